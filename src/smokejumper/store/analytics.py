@@ -1,0 +1,220 @@
+"""The analytical store: canonical tables behind Ibis, on DuckDB, Spark or PostgreSQL.
+
+One code path for every engine; where engines differ (DDL, raw connections) the
+difference is data in :data:`ENGINES`, not a second implementation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from smokejumper.errors import MissingDependencyError, StoreError
+from smokejumper.schema import LOAD_ID, ROW_HASH, TABLES, ColumnType, TableSpec, table_spec
+
+if TYPE_CHECKING:
+    import ibis
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
+
+IBIS_TYPES: dict[ColumnType, str] = {
+    "string": "string",
+    "int": "int64",
+    "float": "float64",
+    "bool": "boolean",
+    "timestamp": "timestamp",
+}
+
+
+@dataclass(frozen=True)
+class EngineTraits:
+    """What differs between engines, as data."""
+
+    name: str
+    string_sql_type: str
+    add_column_sql: str  # format with table, column, type
+    supports_transactions: bool
+    extra: str  # the pip extra that brings the engine
+
+
+ENGINES: dict[str, EngineTraits] = {
+    "duckdb": EngineTraits("duckdb", "VARCHAR", "ALTER TABLE {table} ADD COLUMN {column} {type}",
+                           True, "duckdb"),
+    "postgres": EngineTraits("postgres", "TEXT", "ALTER TABLE {table} ADD COLUMN {column} {type}",
+                             True, "postgres"),
+    "spark": EngineTraits("spark", "STRING", "ALTER TABLE {table} ADD COLUMNS ({column} {type})",
+                          False, "spark"),
+}
+
+SCHEMA_TABLE = "_schema_version"
+LOADS_TABLE = "_loads"
+REJECTS_TABLE = "_rejects"
+
+
+def ibis_schema(spec: TableSpec) -> ibis.Schema:
+    """The Ibis schema of a canonical table, bookkeeping columns included."""
+    import ibis
+
+    fields = {c.name: IBIS_TYPES[c.type] for c in spec.columns}
+    fields[ROW_HASH] = "string"
+    fields[LOAD_ID] = "string"
+    return ibis.schema(fields)
+
+
+LOADS_SCHEMA = {
+    "load_id": "string",
+    "table_name": "string",
+    "source": "string",
+    "source_sha256": "string",
+    "mapping": "string",
+    "started_at": "timestamp",
+    "finished_at": "timestamp",
+    "read": "int64",
+    "inserted": "int64",
+    "updated": "int64",
+    "duplicate": "int64",
+    "rejected": "int64",
+}
+REJECTS_SCHEMA = {
+    "load_id": "string",
+    "table_name": "string",
+    "line": "int64",
+    "column_name": "string",
+    "reason": "string",
+    "raw": "string",
+}
+
+
+def _engine_kind(url: str) -> str:
+    scheme = url.split(":", 1)[0]
+    return {"postgresql": "postgres"}.get(scheme, scheme)
+
+
+class AnalyticsStore:
+    """Canonical analytical tables of one workspace.
+
+    >>> store = AnalyticsStore("duckdb://")          # in memory
+    >>> store.ensure_schema()
+    >>> sorted(store.table("responses").schema().names)[:3]
+    ['_load_id', '_row_hash', 'agent_id']
+    """
+
+    def __init__(self, url: str, root: Path | None = None,
+                 dimensions: tuple[str, ...] | list[str] = ()) -> None:
+        self.url = url
+        self.root = root or Path.cwd()
+        self.dimensions = tuple(dimensions)
+        self.kind = _engine_kind(url)
+        if self.kind not in ENGINES:
+            raise StoreError(f"unsupported analytics store '{url}'")
+        self.traits = ENGINES[self.kind]
+
+    # -- connection -------------------------------------------------------------------------
+    @cached_property
+    def backend(self) -> BaseBackend:
+        """The Ibis backend, connected on first use."""
+        try:
+            if self.kind == "duckdb":
+                return self._connect_duckdb()
+            if self.kind == "spark":
+                return self._connect_spark()
+            return self._connect_postgres()
+        except ModuleNotFoundError as exc:
+            raise MissingDependencyError(exc.name or self.kind, self.traits.extra) from None
+
+    def _connect_duckdb(self) -> BaseBackend:
+        import ibis
+
+        path = self.url.removeprefix("duckdb://").removeprefix("/")
+        if not path or path == ":memory:":
+            return ibis.duckdb.connect()
+        file = Path(path) if Path(path).is_absolute() else self.root / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return ibis.duckdb.connect(str(file))
+        except Exception as exc:  # duckdb.IOException: locked by another process
+            raise StoreError(f"cannot open analytics store {file}: {exc}") from None
+
+    def _connect_spark(self) -> BaseBackend:
+        import ibis
+
+        from smokejumper.store.spark import spark_session
+
+        master = self.url.removeprefix("spark://") or "local[2]"
+        session = spark_session(master, self.root / "spark-warehouse")
+        return ibis.pyspark.connect(session)
+
+    def _connect_postgres(self) -> BaseBackend:
+        import ibis
+
+        url = self.url.replace("postgres://", "postgresql://", 1)
+        try:
+            return ibis.connect(url)
+        except Exception as exc:
+            raise StoreError(f"cannot connect to PostgreSQL analytics store: {exc}") from None
+
+    @property
+    def raw(self) -> Any:
+        """The engine's own connection (DuckDB connection, SparkSession, psycopg connection)."""
+        return self.backend.con if self.kind != "spark" else self.backend._session  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        if "backend" in self.__dict__:
+            if self.kind != "spark":
+                self.backend.disconnect()
+            del self.__dict__["backend"]
+
+    # -- tables ------------------------------------------------------------------------------
+    def spec(self, name: str) -> TableSpec:
+        return table_spec(name, self.dimensions)
+
+    def table(self, name: str) -> ir.Table:
+        """An Ibis table expression over a canonical (or bookkeeping) table."""
+        if name not in self.backend.list_tables():
+            if name in TABLES:
+                self.ensure_schema()
+            else:
+                raise StoreError(f"table '{name}' does not exist in the analytics store")
+        return self.backend.table(name)
+
+    def row_count(self, name: str) -> int:
+        return int(self.table(name).count().execute())
+
+    def execute_sql(self, sql: str) -> None:
+        """Run one DDL/DML statement on the engine (used by migrations)."""
+        if self.kind == "spark":
+            self.raw.sql(sql)
+        elif self.kind == "duckdb":
+            self.raw.execute(sql)
+        else:
+            with self.raw.cursor() as cursor:
+                cursor.execute(sql)
+            self.raw.commit()
+
+    # -- schema versions -----------------------------------------------------------------------
+    def schema_version(self) -> int:
+        if SCHEMA_TABLE not in self.backend.list_tables():
+            return 0
+        versions = self.backend.table(SCHEMA_TABLE).version.max().execute()
+        return int(versions) if versions is not None else 0
+
+    def ensure_schema(self) -> int:
+        """Apply pending numbered migrations and add configured dimension columns.
+
+        Returns the schema version now in force.
+        """
+        from smokejumper.store.analytics_migrations import upgrade
+
+        version = upgrade(self)
+        self._add_dimension_columns()
+        return version
+
+    def _add_dimension_columns(self) -> None:
+        for name in ("responses", "interactions"):
+            existing = set(self.backend.table(name).schema().names)
+            for column in self.spec(name).extra_columns:
+                if column not in existing:
+                    self.execute_sql(self.traits.add_column_sql.format(
+                        table=name, column=column, type=self.traits.string_sql_type))
