@@ -40,3 +40,15 @@ class MissingDependencyError(SmokejumperError):
         )
         self.package = package
         self.extra = extra
+
+
+class TextError(SmokejumperError):
+    """Text enrichment cannot run: a bad labelled file, column, label, taxonomy or model."""
+
+
+class DriverError(SmokejumperError):
+    """A key driver analysis cannot run on this data or with these settings."""
+
+
+class LocalizeError(SmokejumperError):
+    """Root-cause localisation cannot run on this table (missing columns, repeated leaves...)."""
