@@ -68,7 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # click usage errors
         import click
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # typer >= 0.29 raises its own vendored click's exceptions: recognise both by shape
+        if isinstance(exc, click.exceptions.ClickException) or (
+                callable(getattr(exc, "show", None))
+                and isinstance(getattr(exc, "exit_code", None), int)):
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
         raise

@@ -140,10 +140,12 @@ class AnalyticsStore:
     def _connect_spark(self) -> BaseBackend:
         import ibis
 
-        from smokejumper.store.spark import spark_session
+        from smokejumper.store.spark import register_warehouse_tables, spark_session
 
         master = self.url.removeprefix("spark://") or "local[2]"
-        session = spark_session(master, self.root / "spark-warehouse")
+        warehouse = self.root / "spark-warehouse"
+        session = spark_session(master, warehouse)
+        register_warehouse_tables(session, self._known_schemas())
         return ibis.pyspark.connect(session)
 
     def _connect_postgres(self) -> BaseBackend:
@@ -154,6 +156,15 @@ class AnalyticsStore:
             return ibis.connect(url)
         except Exception as exc:
             raise StoreError(f"cannot connect to PostgreSQL analytics store: {exc}") from None
+
+    def _known_schemas(self) -> dict[str, dict[str, str]]:
+        """Every table this version creates, with its columns (for engines that must be told)."""
+        schemas = {name: {col: str(kind) for col, kind in ibis_schema(self.spec(name)).items()}
+                   for name in TABLES}
+        schemas[LOADS_TABLE] = dict(LOADS_SCHEMA)
+        schemas[REJECTS_TABLE] = dict(REJECTS_SCHEMA)
+        schemas[SCHEMA_TABLE] = {"version": "int64", "applied_at": "timestamp"}
+        return schemas
 
     @property
     def raw(self) -> Any:
