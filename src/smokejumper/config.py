@@ -214,7 +214,8 @@ rejects_dir = "rejects"
 # fcr, repeat_rate, churn_rate, aht, aov, upsell_rate, contacts). Kinds:
 #   share  share of rows meeting a condition     condition = "csat >= 4"
 #   mean   mean of a column                      column = "handle_time_s"
-#   ratio  one aggregate over another            numerator = "sum(order_value)", denominator = "count(*)"
+#   ratio  one aggregate over another            numerator = "sum(order_value)"
+#                                                denominator = "count(*)"
 #   nps    promoters minus detractors of a 0-10 column
 #
 # [metrics.low_effort]

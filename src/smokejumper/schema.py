@@ -16,9 +16,6 @@ from typing import Literal
 
 ColumnType = Literal["string", "int", "float", "bool", "timestamp"]
 
-#: version of the analytical schema; bumped with a numbered migration in store/analytics_migrations.py
-ANALYTICS_SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True)
 class ColumnSpec:

@@ -18,9 +18,14 @@ def v0001_baseline(store: AnalyticsStore) -> None:
     """The canonical tables of DESIGN.md, the load log and the rejects table."""
     import ibis
 
-    from smokejumper.store.analytics import LOADS_SCHEMA, LOADS_TABLE, REJECTS_SCHEMA, \
-        REJECTS_TABLE, ibis_schema
     from smokejumper.schema import TABLES as CANONICAL
+    from smokejumper.store.analytics import (
+        LOADS_SCHEMA,
+        LOADS_TABLE,
+        REJECTS_SCHEMA,
+        REJECTS_TABLE,
+        ibis_schema,
+    )
 
     existing = set(store.backend.list_tables())
     for name, spec in CANONICAL.items():
