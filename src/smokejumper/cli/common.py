@@ -135,7 +135,7 @@ class TerminalReporter:
         columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                    MofNCompleteColumn(), TimeElapsedColumn()]
         with RichProgress(*columns, console=err_console, transient=True,
-                          disable=self.quiet) as progress:
+                          disable=self.quiet or not err_console.is_terminal) as progress:
             task = progress.add_task(description, total=total)
             yield _RichProgress(progress, task)
 

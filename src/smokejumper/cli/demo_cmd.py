@@ -1,1 +1,85 @@
-"""Placeholder: replaced by the command module."""
+"""``smokejumper demo``: build a workspace for the demo company and say what is in it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from smokejumper.cli.app import app
+from smokejumper.cli.common import FormatOption, OutputFormat, console, print_json, reporter_for
+
+if TYPE_CHECKING:
+    from smokejumper.simulate import DemoSummary
+
+
+class DemoSize(StrEnum):
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", "-d", help="Folder for the demo workspace.")]
+    = Path("demo"),
+    size: Annotated[DemoSize, typer.Option(
+        help="small ≈ 50k responses (seconds), medium ≈ 1M, large ≈ 10M (benchmarks).")]
+    = DemoSize.small,
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
+    incidents: Annotated[bool, typer.Option(
+        "--incidents/--no-incidents", help="Plant incidents (falling scores) to be found.")]
+    = True,
+    force: Annotated[bool, typer.Option(help="Rebuild the demo over an existing workspace.")]
+    = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Build the demo company (a telecom with planted truths) into a workspace and load it."""
+    from smokejumper.simulate import build_demo
+
+    ws, summary = build_demo(directory, size=size.value, seed=seed, incidents=incidents,
+                             force=force, reporter=reporter_for(fmt))
+    ws.close()
+    if fmt is OutputFormat.table:
+        _print_summary(summary)
+    else:
+        print_json(summary.to_dict())
+
+
+def _print_summary(s: DemoSummary) -> None:
+    from rich.table import Table
+
+    console.print(f"[bold]{s.name}[/bold] — {s.size} demo, seed {s.seed}, "
+                  f"{s.period_start} to {s.period_end}")
+    console.print(f"workspace     {s.workspace}")
+    console.print(f"data          {s.data_dir}")
+    console.print(f"ground truth  {s.ground_truth}")
+    console.print(f"{len(s.touchpoints)} touchpoints ({', '.join(s.touchpoints)}), "
+                  f"{len(s.regions)} regions, {len(s.segments)} segments, "
+                  f"{s.teams} teams of {s.agents} agents at {s.sites} sites")
+    rows = Table(title="Rows loaded", title_justify="left")
+    rows.add_column("table")
+    rows.add_column("rows", justify="right")
+    for table, count in s.rows.items():
+        rows.add_row(table, f"{count:,}")
+    console.print(rows)
+    if s.incidents:
+        incidents = Table(title="Incidents planted (find them!)", title_justify="left")
+        incidents.add_column("segment", overflow="fold")
+        for column in ("theme", "start", "end"):
+            incidents.add_column(column, no_wrap=True)
+        incidents.add_column("NPS effect", justify="right", no_wrap=True)
+        for incident in s.incidents:
+            segment = "\n".join(f"{k}={v}" for k, v in incident["segment"].items())
+            incidents.add_row(segment, incident["theme"], incident["start"],
+                              incident["end"] or "ongoing", f"{incident['effect']:+.1f}")
+        console.print(incidents)
+    else:
+        console.print("No incidents planted (--no-incidents).")
+    console.print(f"Built in {s.seconds['total']:.1f} s "
+                  f"(generate {s.seconds['generate']:.1f} s, load {s.seconds['load']:.1f} s). "
+                  "Try next:")
+    for command in s.next_commands:
+        console.print(f"  {command}", highlight=False, soft_wrap=True)
