@@ -96,7 +96,8 @@ class AnalyticsStore:
     """Canonical analytical tables of one workspace.
 
     >>> store = AnalyticsStore("duckdb://")          # in memory
-    >>> store.ensure_schema()
+    >>> store.ensure_schema()                        # the schema version now in force
+    1
     >>> sorted(store.table("responses").schema().names)[:3]
     ['_load_id', '_row_hash', 'agent_id']
     """
