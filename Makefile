@@ -45,8 +45,12 @@ lint: venv  ## Ruff and mypy
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
-bench: venv  ## Benchmarks on the large demo; prints JSON
-	$(BIN)/python bench/run.py
+BENCH_SIZE ?= large
+
+bench: venv  ## Benchmarks (large demo by default); each prints JSON
+	$(BIN)/python bench/run.py --size $(BENCH_SIZE)
+	$(BIN)/python bench/drivers_bench.py
+	$(BIN)/python bench/rca_eval.py
 
 clean:  ## Remove the virtual environment, the demo and caches
 	rm -rf $(VENV) $(DEMO_DIR) .bench .pytest_cache .ruff_cache .mypy_cache
