@@ -129,8 +129,9 @@ def _pull_existing(store: AnalyticsStore, con: duckdb.DuckDBPyConnection, spec: 
             f"ON {_key_join(spec, 't', 'k')} GROUP BY ALL")
 
 
-class PostgresWriter:
-    """PostgreSQL: stage in memory, then COPY and swap rows in one transaction."""
+class _StagedWriter:
+    """Stores other than DuckDB: stage and classify in an in-memory DuckDB; only keys and
+    hashes are pulled from the target."""
 
     def __init__(self, store: AnalyticsStore) -> None:
         self.store = store
@@ -144,6 +145,10 @@ class PostgresWriter:
     def existing_sql(self, con: duckdb.DuckDBPyConnection, spec: TableSpec,
                      keys_table: str) -> str:
         return _pull_existing(self.store, con, spec, keys_table)
+
+
+class PostgresWriter(_StagedWriter):
+    """PostgreSQL: stage in memory, then COPY and swap rows in one transaction."""
 
     def write(self, con: duckdb.DuckDBPyConnection, plan: WritePlan,
               before_commit: Any = None) -> None:
@@ -187,21 +192,8 @@ def _copy_file(cursor: Any, statement: str, path: Path) -> None:
             copy.write(chunk)
 
 
-class SparkWriter:
+class SparkWriter(_StagedWriter):
     """Spark has no transactions: write the new content beside the table, then over it."""
-
-    def __init__(self, store: AnalyticsStore) -> None:
-        self.store = store
-
-    def staging(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect()
-
-    def release(self, con: duckdb.DuckDBPyConnection) -> None:
-        con.close()
-
-    def existing_sql(self, con: duckdb.DuckDBPyConnection, spec: TableSpec,
-                     keys_table: str) -> str:
-        return _pull_existing(self.store, con, spec, keys_table)
 
     def write(self, con: duckdb.DuckDBPyConnection, plan: WritePlan,
               before_commit: Any = None) -> None:
