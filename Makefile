@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= dev,spark,postgres
+EXTRAS ?= dev,spark,postgres,text
 DEMO_DIR  ?= demo
 DEMO_SIZE ?= small
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)

@@ -38,3 +38,12 @@ def test_every_builtin_metric_is_documented() -> None:
     text = (DOCS / "metrics.md").read_text()
     missing = [name for name in builtin_definitions() if f"`{name}`" not in text]
     assert missing == []
+
+
+def test_every_registered_text_model_is_documented() -> None:
+    from smokejumper.text.registry import sentiment_models, theme_models
+
+    text = (DOCS / "text.md").read_text()
+    for registry in (sentiment_models, theme_models):
+        missing = [name for name in registry.names() if f"`{name}`" not in text]
+        assert missing == [], f"docs/text.md does not document {missing}"

@@ -39,6 +39,7 @@ def _register_commands() -> None:
         demo_cmd,
         ingest_cmd,
         metrics_cmd,
+        text_cmd,
         workspace_cmd,
     )
 

@@ -1,0 +1,325 @@
+"""Sentiment per text and per sentence: a label (negative/neutral/positive) and a score.
+
+Two built-in models, both registered in :mod:`smokejumper.text.registry`:
+
+* ``vader``: the VADER lexicon. Needs no extra and no teaching; its score is VADER's
+  compound score.
+* ``embedding``: all-MiniLM-L6-v2 sentence embeddings (plus VADER's four scores as
+  extra features when available) and a logistic regression the user teaches from a
+  few dozen labelled examples. Its score is P(positive) - P(negative).
+
+Scores are always in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from smokejumper.errors import MissingDependencyError, TextError
+from smokejumper.text._optional import optional_import
+from smokejumper.text.evaluate import EvaluationReport, cross_validate
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from smokejumper.text.embeddings import Embedder
+
+NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
+SENTIMENT_LABELS: tuple[str, ...] = (NEGATIVE, NEUTRAL, POSITIVE)
+
+
+@dataclass(frozen=True)
+class SentimentScore:
+    """A label and a score in [-1, 1] for one piece of text."""
+
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SentenceSentiment:
+    """The sentiment of one sentence, with its place in the text."""
+
+    start: int
+    end: int
+    text: str
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SentimentResult:
+    """The sentiment of a whole text and of each of its sentences."""
+
+    label: str
+    score: float
+    sentences: tuple[SentenceSentiment, ...] = ()
+
+
+class SentimentModel(Protocol):
+    """What every sentiment model offers: a name, a version, and scores for texts."""
+
+    name: str
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the model would score a text differently (cache key)."""
+        ...
+
+    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+        """A label and score for each text, in order."""
+        ...
+
+
+@runtime_checkable
+class TeachableSentimentModel(SentimentModel, Protocol):
+    """A sentiment model that learns from labelled examples."""
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> TeachableSentimentModel:
+        """Teach the model; returns itself."""
+        ...
+
+    def cross_validate(self, texts: Sequence[str], labels: Sequence[str],
+                       folds: int = 5) -> EvaluationReport:
+        """k-fold estimate of how well the model learns these examples."""
+        ...
+
+
+def normalise_sentiment_label(raw: str) -> str:
+    """``negative``, ``neutral`` or ``positive`` from a label as people write it.
+
+    >>> normalise_sentiment_label(" Positive "), normalise_sentiment_label("neg")
+    ('positive', 'negative')
+    """
+    label = raw.strip().lower()
+    label = {"pos": POSITIVE, "neg": NEGATIVE, "neu": NEUTRAL}.get(label, label)
+    if label not in SENTIMENT_LABELS:
+        raise TextError(f"unknown sentiment label {raw!r}; expected negative, neutral or "
+                        "positive")
+    return label
+
+
+def label_for_score(score: float, threshold: float = 0.05) -> str:
+    """The label of a score: positive above ``threshold``, negative below its negative.
+
+    >>> label_for_score(0.6), label_for_score(0.0), label_for_score(-0.2)
+    ('positive', 'neutral', 'negative')
+    """
+    if score >= threshold:
+        return POSITIVE
+    if score <= -threshold:
+        return NEGATIVE
+    return NEUTRAL
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\s*\n+\s*")
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Start and end offsets of each sentence (split after . ! ? and at line breaks).
+
+    >>> text = "Great staff. The bill was wrong!\\nNever again"
+    >>> [text[a:b] for a, b in split_sentences(text)]
+    ['Great staff.', 'The bill was wrong!', 'Never again']
+    """
+    spans = []
+    position = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.start() > position:
+            spans.append((position, match.start()))
+        position = match.end()
+    if position < len(text) and text[position:].strip():
+        spans.append((position, len(text.rstrip())))
+    return spans
+
+
+def analyse_sentiment(model: SentimentModel, texts: Sequence[str],
+                      per_sentence: bool = True) -> list[SentimentResult]:
+    """Sentiment of each text and, with ``per_sentence``, of each of its sentences.
+
+    All sentences of all texts go to the model in one call, so models that batch
+    (embeddings) stay fast.
+
+    >>> [r.label for r in analyse_sentiment(VaderSentimentModel(),
+    ...                                     ["I love it.", "Awful service. Never again."])]
+    ['positive', 'negative']
+    """
+    whole = model.score(texts)
+    if not per_sentence:
+        return [SentimentResult(s.label, s.score) for s in whole]
+    spans = [split_sentences(text) for text in texts]
+    pieces = [text[a:b] for text, text_spans in zip(texts, spans, strict=True)
+              for a, b in text_spans]
+    scored = iter(model.score(pieces) if pieces else [])
+    results = []
+    for text, text_spans, overall in zip(texts, spans, whole, strict=True):
+        sentences = []
+        for a, b in text_spans:
+            sentence = next(scored)
+            sentences.append(SentenceSentiment(a, b, text[a:b], sentence.label, sentence.score))
+        results.append(SentimentResult(overall.label, overall.score, tuple(sentences)))
+    return results
+
+
+# --- VADER ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VaderConfig:
+    """VADER's usual cut-offs: compound ≥ 0.05 is positive, ≤ -0.05 negative."""
+
+    threshold: float = 0.05
+
+
+def _vader_analyzer() -> Any:
+    return optional_import("vaderSentiment.vaderSentiment").SentimentIntensityAnalyzer()
+
+
+class VaderSentimentModel:
+    """The VADER lexicon: fast, no teaching, decent on short English feedback.
+
+    >>> VaderSentimentModel().score(["The staff were wonderful!"])[0].label
+    'positive'
+    """
+
+    name = "vader"
+
+    def __init__(self, config: VaderConfig | None = None) -> None:
+        self.config = config or VaderConfig()
+        self._analyzer = _vader_analyzer()
+
+    @property
+    def version(self) -> str:
+        return f"vader-3.3:{self.config.threshold}"
+
+    def polarity(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """VADER's raw scores (neg, neu, pos, compound) for each text."""
+        return [self._analyzer.polarity_scores(text) for text in texts]
+
+    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+        scores = []
+        for text in texts:
+            compound = float(self._analyzer.polarity_scores(text)["compound"])
+            scores.append(SentimentScore(label_for_score(compound, self.config.threshold),
+                                         compound))
+        return scores
+
+
+# --- embeddings + logistic regression ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class EmbeddingClassifierConfig:
+    """How the taught classifier is fitted.
+
+    ``lexicon_features`` adds VADER's four scores to the embedding (when vaderSentiment
+    is installed); balanced class weights favour macro-F1 over plain accuracy.
+    """
+
+    regularisation: float = 1.0
+    balanced: bool = True
+    lexicon_features: bool = True
+    max_iterations: int = 2000
+    seed: int = 0
+
+
+class EmbeddingSentimentModel:
+    """Sentence embeddings and a logistic regression taught from labelled examples."""
+
+    name = "embedding"
+
+    def __init__(self, embedder: Embedder | None = None,
+                 config: EmbeddingClassifierConfig | None = None) -> None:
+        from smokejumper.text.embeddings import load_embedder
+
+        self.embedder = embedder or load_embedder()
+        self.config = config or EmbeddingClassifierConfig()
+        self._classifier: Any = None
+        self._taught_on = ""
+        self._vader: VaderSentimentModel | None = None
+        if self.config.lexicon_features:
+            try:
+                self._vader = VaderSentimentModel()
+            except MissingDependencyError:
+                self._vader = None
+
+    @property
+    def version(self) -> str:
+        return f"embedding-lr:{self.embedder.model_id}:{self._taught_on or 'untaught'}"
+
+    @property
+    def is_taught(self) -> bool:
+        """Whether :meth:`fit` has run."""
+        return self._classifier is not None
+
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        """The classifier's input: embeddings, plus lexicon scores when configured."""
+        import numpy as np
+
+        vectors = self.embedder.encode(texts)
+        if self._vader is None:
+            return vectors
+        lexicon = np.array([[p["compound"], p["pos"], p["neg"], p["neu"]]
+                            for p in self._vader.polarity(texts)], dtype=np.float32)
+        return np.hstack([vectors, lexicon.reshape(len(texts), 4)])
+
+    def _new_classifier(self) -> Any:
+        logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
+        return logistic_regression(C=self.config.regularisation,
+                                  class_weight="balanced" if self.config.balanced else None,
+                                  max_iter=self.config.max_iterations,
+                                  random_state=self.config.seed)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> EmbeddingSentimentModel:
+        """Teach the classifier on labelled texts (labels normalised to the three classes)."""
+        labels = _checked(texts, labels)
+        classifier = self._new_classifier()
+        classifier.fit(self.features(texts), labels)
+        self._classifier = classifier
+        digest = hashlib.sha256()
+        for text, label in zip(texts, labels, strict=True):
+            digest.update(f"{label}\t{text}\n".encode())
+        self._taught_on = digest.hexdigest()[:12]
+        return self
+
+    def cross_validate(self, texts: Sequence[str], labels: Sequence[str],
+                       folds: int = 5) -> EvaluationReport:
+        """k-fold accuracy and F1 of teaching on these examples (embeds them once)."""
+        labels = _checked(texts, labels)
+        features = self.features(texts)
+
+        def fit_predict(train: Sequence[int], test: Sequence[int]) -> list[str]:
+            classifier = self._new_classifier()
+            classifier.fit(features[list(train)], [labels[i] for i in train])
+            return [str(label) for label in classifier.predict(features[list(test)])]
+
+        return cross_validate(labels, fit_predict, folds=folds, seed=self.config.seed)
+
+    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+        if self._classifier is None:
+            raise TextError("the embedding sentiment model must be taught first: give it "
+                            "labelled examples (text eval --train FILE)")
+        if len(texts) == 0:
+            return []
+        probabilities = self._classifier.predict_proba(self.features(texts))
+        classes = [str(c) for c in self._classifier.classes_]
+        positive = classes.index(POSITIVE) if POSITIVE in classes else None
+        negative = classes.index(NEGATIVE) if NEGATIVE in classes else None
+        scores = []
+        for row in probabilities:
+            value = (row[positive] if positive is not None else 0.0) - \
+                (row[negative] if negative is not None else 0.0)
+            scores.append(SentimentScore(classes[int(row.argmax())],
+                                         max(-1.0, min(1.0, float(value)))))
+        return scores
+
+
+def _checked(texts: Sequence[str], labels: Sequence[str]) -> list[str]:
+    if len(texts) != len(labels):
+        raise TextError(f"{len(texts)} texts but {len(labels)} labels")
+    normalised = [normalise_sentiment_label(label) for label in labels]
+    if len(set(normalised)) < 2:
+        raise TextError("teaching needs examples of at least two sentiment labels")
+    return normalised

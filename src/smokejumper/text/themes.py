@@ -1,0 +1,414 @@
+"""Themes: tag each text with zero or more themes of a taxonomy, with a confidence.
+
+A taxonomy lists themes with a description, example phrases, optional keywords and an
+optional parent (``[themes.NAME]`` tables in ``smokejumper.toml`` or a TOML file).
+
+* ``hybrid`` (default, needs the ``text`` extra): zero-shot, a text's similarity to a
+  theme is the best cosine between its embedding (and its sentences') and the theme's
+  description and examples; a keyword hit adds a fixed bonus; the sum is mapped to a
+  confidence. Taught from labelled examples, a logistic regression per theme on the
+  embeddings replaces the zero-shot score for every theme that has examples.
+* ``keywords``: keyword hits only; no extra needed, nothing to teach.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from smokejumper.errors import TextError
+from smokejumper.text._optional import optional_import
+from smokejumper.text.evaluate import EvaluationReport, cross_validate
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from smokejumper.text.embeddings import Embedder
+
+NO_THEME = "(none)"
+
+
+@dataclass(frozen=True)
+class Theme:
+    """One theme of the taxonomy."""
+
+    name: str
+    description: str = ""
+    examples: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The themes a workspace tags texts with, in a fixed order.
+
+    >>> taxonomy = Taxonomy.from_mapping({"billing": {"description": "Bills and charges",
+    ...                                               "keywords": ["invoice"]}})
+    >>> taxonomy.names, taxonomy.get("billing").keywords
+    (('billing',), ('invoice',))
+    """
+
+    themes: tuple[Theme, ...]
+
+    def __post_init__(self) -> None:
+        names = [theme.name for theme in self.themes]
+        if not names:
+            raise TextError("the taxonomy has no themes")
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise TextError(f"theme {duplicates[0]!r} is defined twice")
+        for theme in self.themes:
+            if theme.parent is not None and theme.parent not in names:
+                raise TextError(f"theme {theme.name!r} has unknown parent {theme.parent!r}")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Theme names in taxonomy order."""
+        return tuple(theme.name for theme in self.themes)
+
+    def get(self, name: str) -> Theme:
+        """The theme called ``name``."""
+        for theme in self.themes:
+            if theme.name == name:
+                return theme
+        raise TextError(f"unknown theme {name!r}; known: {', '.join(self.names)}")
+
+    def digest(self) -> str:
+        """A short hash of the whole taxonomy (part of a model's version)."""
+        return hashlib.sha256(repr(self.themes).encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> Taxonomy:
+        """Build from ``{name: {description, examples, keywords, parent}}`` (the toml shape)."""
+        themes = []
+        for name, body in mapping.items():
+            if not isinstance(body, Mapping):
+                raise TextError(f"theme {name!r} must be a table with a description")
+            unknown = set(body) - {"description", "examples", "keywords", "parent"}
+            if unknown:
+                raise TextError(f"theme {name!r} has unknown field {sorted(unknown)[0]!r}")
+            themes.append(Theme(
+                name=str(name),
+                description=str(body.get("description", "")),
+                examples=_strings(body.get("examples", ()), name, "examples"),
+                keywords=_strings(body.get("keywords", ()), name, "keywords"),
+                parent=body.get("parent"),
+            ))
+        return cls(tuple(themes))
+
+
+def _strings(value: Any, theme: str, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
+        raise TextError(f"theme {theme!r}: {key} must be a list of strings")
+    return tuple(value)
+
+
+def load_taxonomy(path: str | Path) -> Taxonomy:
+    """Read a TOML file with one ``[themes.NAME]`` table per theme."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TextError(f"themes file {path} does not exist") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TextError(f"themes file {path} is not valid TOML: {exc}") from exc
+    themes = data.get("themes")
+    if not isinstance(themes, Mapping) or not themes:
+        raise TextError(f"themes file {path} has no [themes.NAME] tables")
+    return Taxonomy.from_mapping(themes)
+
+
+@dataclass(frozen=True)
+class ThemeTag:
+    """A theme found in a text, with the tagger's confidence in [0, 1]."""
+
+    theme: str
+    confidence: float
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class ThemeTaggerConfig:
+    """How zero-shot similarity and keyword hits become a confidence.
+
+    confidence = sigmoid((similarity + keyword_bonus * hit - centre) / spread); a text
+    is tagged with every theme whose confidence reaches ``threshold``.
+    """
+
+    threshold: float = 0.5
+    keyword_bonus: float = 0.1
+    centre: float = 0.4
+    spread: float = 0.07
+    per_sentence: bool = True
+    regularisation: float = 1.0
+    balanced: bool = True
+    seed: int = 0
+
+
+class ThemeModel(Protocol):
+    """What every theme tagger offers: confidences per theme for a batch of texts."""
+
+    name: str
+    taxonomy: Taxonomy
+    config: ThemeTaggerConfig
+
+    @property
+    def version(self) -> str:
+        """Changes whenever the tagger would tag a text differently (cache key)."""
+        ...
+
+    def confidences(self, texts: Sequence[str]) -> list[list[float]]:
+        """One row per text, one confidence per theme in taxonomy order."""
+        ...
+
+
+@runtime_checkable
+class TeachableThemeModel(ThemeModel, Protocol):
+    """A theme tagger that learns from labelled examples."""
+
+    def fit(self, texts: Sequence[str],
+            labels: Sequence[str | Sequence[str]]) -> TeachableThemeModel:
+        """Teach the tagger; returns itself."""
+        ...
+
+    def cross_validate(self, texts: Sequence[str], labels: Sequence[str],
+                       folds: int = 5) -> EvaluationReport:
+        """k-fold estimate of how well the tagger learns these examples."""
+        ...
+
+
+def tag_themes(model: ThemeModel, texts: Sequence[str],
+               threshold: float | None = None) -> list[tuple[ThemeTag, ...]]:
+    """The themes of each text at or above ``threshold``, most confident first.
+
+    >>> taxonomy = Taxonomy.from_mapping({"staff": {"keywords": ["waiter"]},
+    ...                                   "price": {"keywords": ["expensive"]}})
+    >>> [[t.theme for t in tags] for tags in tag_themes(KeywordThemeTagger(taxonomy),
+    ...                                                 ["Expensive, and the waiter was rude"])]
+    [['staff', 'price']]
+    """
+    cut = model.config.threshold if threshold is None else threshold
+    themes = model.taxonomy.themes
+    tags = []
+    for row in model.confidences(texts):
+        found = [ThemeTag(theme.name, round(value, 4), theme.parent)
+                 for theme, value in zip(themes, row, strict=True) if value >= cut]
+        tags.append(tuple(sorted(found, key=lambda tag: -tag.confidence)))
+    return tags
+
+
+def best_themes(model: ThemeModel, texts: Sequence[str]) -> list[str]:
+    """The single most confident theme of each text (``(none)`` when all are zero).
+
+    >>> taxonomy = Taxonomy.from_mapping({"staff": {"keywords": ["waiter"]},
+    ...                                   "price": {"keywords": ["expensive"]}})
+    >>> best_themes(KeywordThemeTagger(taxonomy), ["So expensive", "Lovely view"])
+    ['price', '(none)']
+    """
+    names = model.taxonomy.names
+    best = []
+    for row in model.confidences(texts):
+        top = max(range(len(row)), key=lambda index: row[index])
+        best.append(names[top] if row[top] > 0 else NO_THEME)
+    return best
+
+
+class KeywordMatcher:
+    """Whole-word, case-insensitive keyword hits per theme (plurals included)."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.patterns = [_keyword_pattern(theme.keywords) for theme in taxonomy.themes]
+
+    def hits(self, texts: Sequence[str]) -> list[list[float]]:
+        """1.0 where a text mentions one of a theme's keywords, else 0.0."""
+        return [[1.0 if pattern is not None and pattern.search(text) else 0.0
+                 for pattern in self.patterns] for text in texts]
+
+
+def _keyword_pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
+    words = [k.strip() for k in keywords if k.strip()]
+    if not words:
+        return None
+    parts = []
+    for word in sorted(words, key=len, reverse=True):
+        body = r"\s+".join(re.escape(piece) for piece in word.split())
+        left = r"\b" if word[0].isalnum() else ""
+        right = r"(?:s|es)?\b" if word[-1].isalnum() else ""
+        parts.append(left + body + right)
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+class KeywordThemeTagger:
+    """Keyword hits only: confidence 1 for a theme whose keyword appears, else 0."""
+
+    name = "keywords"
+
+    def __init__(self, taxonomy: Taxonomy, config: ThemeTaggerConfig | None = None) -> None:
+        self.taxonomy = taxonomy
+        self.config = config or ThemeTaggerConfig()
+        self._matcher = KeywordMatcher(taxonomy)
+
+    @property
+    def version(self) -> str:
+        return f"keywords:{self.taxonomy.digest()}"
+
+    def confidences(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._matcher.hits(texts)
+
+
+class HybridThemeTagger:
+    """Embeddings and keywords together; zero-shot from the taxonomy, or taught."""
+
+    name = "hybrid"
+
+    def __init__(self, taxonomy: Taxonomy, embedder: Embedder | None = None,
+                 config: ThemeTaggerConfig | None = None) -> None:
+        from smokejumper.text.embeddings import load_embedder
+
+        self.taxonomy = taxonomy
+        self.embedder = embedder or load_embedder()
+        self.config = config or ThemeTaggerConfig()
+        self._matcher = KeywordMatcher(taxonomy)
+        self._prototypes: list[Any] | None = None
+        self._classifiers: dict[int, Any] = {}
+        self._taught_on = ""
+
+    @property
+    def version(self) -> str:
+        return (f"hybrid:{self.embedder.model_id}:{self.taxonomy.digest()}:"
+                f"{self._taught_on or 'zero-shot'}")
+
+    @property
+    def is_taught(self) -> bool:
+        """Whether :meth:`fit` has run."""
+        return bool(self._classifiers)
+
+    def _theme_vectors(self) -> list[Any]:
+        """Per theme, the embeddings of its name + description and of each example."""
+        if self._prototypes is None:
+            prototypes = []
+            for theme in self.taxonomy.themes:
+                texts = [f"{theme.name}: {theme.description}" if theme.description
+                         else theme.name, *theme.examples]
+                prototypes.append(self.embedder.encode(texts))
+            self._prototypes = prototypes
+        return self._prototypes
+
+    def similarities(self, texts: Sequence[str],
+                     vectors: np.ndarray | None = None) -> np.ndarray:
+        """Best cosine of each text (or any of its sentences) to each theme's prototypes."""
+        import numpy as np
+
+        from smokejumper.text.sentiment import split_sentences
+
+        vectors = self.embedder.encode(texts) if vectors is None else vectors
+        prototypes = self._theme_vectors()
+        similarity = np.stack([(vectors @ p.T).max(axis=1) for p in prototypes], axis=1)
+        if self.config.per_sentence:
+            owners: list[int] = []
+            sentences: list[str] = []
+            for index, text in enumerate(texts):
+                spans = split_sentences(text)
+                if len(spans) > 1:
+                    owners.extend([index] * len(spans))
+                    sentences.extend(text[a:b] for a, b in spans)
+            if sentences:
+                sentence_vectors = self.embedder.encode(sentences)
+                per_sentence = np.stack([(sentence_vectors @ p.T).max(axis=1)
+                                         for p in prototypes], axis=1)
+                np.maximum.at(similarity, np.array(owners), per_sentence)
+        return similarity
+
+    def zero_shot(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        """Zero-shot confidences from similarity and keyword hits."""
+        import numpy as np
+
+        score = self.similarities(texts, vectors) + \
+            self.config.keyword_bonus * np.asarray(self._matcher.hits(texts), dtype=np.float32)
+        return 1.0 / (1.0 + np.exp(-(score - self.config.centre) / self.config.spread))
+
+    def confidences(self, texts: Sequence[str]) -> list[list[float]]:
+        if len(texts) == 0:
+            return []
+        vectors = self.embedder.encode(texts)
+        confidence = self.zero_shot(texts, vectors)
+        for column, classifier in self._classifiers.items():
+            confidence[:, column] = classifier.predict_proba(vectors)[:, 1]
+        return [[float(value) for value in row] for row in confidence]
+
+    def _label_sets(self, labels: Sequence[str | Sequence[str]]) -> list[set[int]]:
+        index = {name: i for i, name in enumerate(self.taxonomy.names)}
+        sets = []
+        for label in labels:
+            names = [label] if isinstance(label, str) else list(label)
+            for name in names:
+                if name not in index:
+                    raise TextError(f"unknown theme {name!r} in the labels; known: "
+                                    f"{', '.join(self.taxonomy.names)}")
+            sets.append({index[name] for name in names})
+        return sets
+
+    def _fit_vectors(self, vectors: np.ndarray, label_sets: Sequence[set[int]]) -> dict[int, Any]:
+        logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
+        classifiers = {}
+        for column in range(len(self.taxonomy.themes)):
+            target = [column in labels for labels in label_sets]
+            if any(target) and not all(target):
+                classifier = logistic_regression(
+                    C=self.config.regularisation, max_iter=3000, random_state=self.config.seed,
+                    class_weight="balanced" if self.config.balanced else None)
+                classifiers[column] = classifier.fit(vectors, target)
+        return classifiers
+
+    def fit(self, texts: Sequence[str],
+            labels: Sequence[str | Sequence[str]]) -> HybridThemeTagger:
+        """Teach from texts labelled with one theme (a name) or several (a list of names).
+
+        Themes without examples keep their zero-shot confidence.
+        """
+        if len(texts) != len(labels):
+            raise TextError(f"{len(texts)} texts but {len(labels)} labels")
+        label_sets = self._label_sets(labels)
+        self._classifiers = self._fit_vectors(self.embedder.encode(texts), label_sets)
+        if not self._classifiers:
+            raise TextError("teaching needs texts of at least two themes")
+        digest = hashlib.sha256()
+        for text, label in zip(texts, labels, strict=True):
+            digest.update(f"{label}\t{text}\n".encode())
+        self._taught_on = digest.hexdigest()[:12]
+        return self
+
+    def cross_validate(self, texts: Sequence[str], labels: Sequence[str],
+                       folds: int = 5) -> EvaluationReport:
+        """k-fold best-theme accuracy and F1 of teaching on single-theme examples."""
+        if len(texts) != len(labels):
+            raise TextError(f"{len(texts)} texts but {len(labels)} labels")
+        label_sets = self._label_sets(labels)
+        vectors = self.embedder.encode(texts)
+        zero_shot = self.zero_shot(texts, vectors)
+        names = self.taxonomy.names
+
+        def fit_predict(train: Sequence[int], test: Sequence[int]) -> list[str]:
+            classifiers = self._fit_vectors(vectors[list(train)],
+                                            [label_sets[i] for i in train])
+            confidence = zero_shot[list(test)].copy()
+            for column, classifier in classifiers.items():
+                confidence[:, column] = classifier.predict_proba(vectors[list(test)])[:, 1]
+            return [names[int(row.argmax())] for row in confidence]
+
+        return cross_validate(list(labels), fit_predict, folds=folds, seed=self.config.seed)
+
+
+__all__ = [
+    "NO_THEME", "HybridThemeTagger", "KeywordMatcher", "KeywordThemeTagger", "Taxonomy",
+    "TeachableThemeModel", "Theme", "ThemeModel", "ThemeTag", "ThemeTaggerConfig", "best_themes",
+    "load_taxonomy", "tag_themes",
+]

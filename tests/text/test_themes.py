@@ -1,0 +1,119 @@
+"""Themes: the taxonomy, keyword hits, zero-shot hybrid tagging, and teaching."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smokejumper.errors import TextError
+from smokejumper.text.themes import (
+    NO_THEME,
+    KeywordMatcher,
+    KeywordThemeTagger,
+    Taxonomy,
+    best_themes,
+    load_taxonomy,
+    tag_themes,
+)
+
+SHOP = {
+    "delivery": {"description": "Delivery and shipping: parcels arriving late, lost, damaged, "
+                                "couriers and tracking.",
+                 "examples": ["My parcel never arrived."],
+                 "keywords": ["courier", "parcel", "tracking"]},
+    "billing": {"description": "Bills, invoices, charges and refunds: being charged twice, "
+                               "wrong amounts, waiting for money back.",
+                "examples": ["I was charged twice."], "keywords": ["invoice", "refund"]},
+    "staff": {"description": "The people who served the customer: friendliness, rudeness, "
+                             "helpfulness and knowledge of agents and store staff.",
+              "examples": ["The agent was very helpful."], "keywords": ["agent", "staff"],
+              "parent": None},
+}
+
+
+def test_taxonomy_from_toml(tmp_path: Path) -> None:
+    path = tmp_path / "themes.toml"
+    path.write_text('[themes.service]\ndescription = "How we serve"\n'
+                    '[themes."service/queue"]\ndescription = "Waiting"\nparent = "service"\n'
+                    'keywords = ["queue", "wait"]\nexamples = ["We waited an hour"]\n')
+    taxonomy = load_taxonomy(path)
+    assert taxonomy.names == ("service", "service/queue")
+    assert taxonomy.get("service/queue").parent == "service"
+    assert taxonomy.get("service/queue").examples == ("We waited an hour",)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("", "has no \\[themes.NAME\\] tables"),
+    ("[themes", "not valid TOML"),
+    ('[themes.a]\nparent = "b"\n', "unknown parent 'b'"),
+    ('[themes.a]\ncolour = "red"\n', "unknown field 'colour'"),
+    ('[themes.a]\nkeywords = [1]\n', "keywords must be a list of strings"),
+    ("[themes]\na = 1\n", "must be a table"),
+])
+def test_bad_taxonomies_are_clear_errors(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "themes.toml"
+    path.write_text(content)
+    with pytest.raises(TextError, match=message):
+        load_taxonomy(path)
+
+
+def test_missing_taxonomy_file(tmp_path: Path) -> None:
+    with pytest.raises(TextError, match="does not exist"):
+        load_taxonomy(tmp_path / "none.toml")
+
+
+def test_keyword_hits_are_whole_words_plural_and_case_blind() -> None:
+    taxonomy = Taxonomy.from_mapping({"a": {"keywords": ["refund", "wait time", "£"]},
+                                      "b": {"keywords": ["bill"]}})
+    assert KeywordMatcher(taxonomy).hits(
+        ["Two REFUNDS", "long wait  time", "billing", "cost £5", "a bill"]) == [
+        [1.0, 0.0], [1.0, 0.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+
+
+def test_keyword_tagger() -> None:
+    tagger = KeywordThemeTagger(Taxonomy.from_mapping(SHOP))
+    assert best_themes(tagger, ["The courier lost it", "Nice weather"]) == ["delivery", NO_THEME]
+    assert [[t.theme for t in tags] for tags in tag_themes(
+        tagger, ["The agent sent the wrong invoice"])] == [["billing", "staff"]]
+
+
+def test_hybrid_zero_shot(embedder) -> None:
+    from smokejumper.text.themes import HybridThemeTagger
+
+    tagger = HybridThemeTagger(Taxonomy.from_mapping(SHOP), embedder)
+    texts = ["The box turned up a week late and crushed.",
+             "I still have not got my money back after returning the shoes.",
+             "The lady at the counter was lovely and knew everything about the product.",
+             "You took the payment two times from my card."]
+    assert best_themes(tagger, texts) == ["delivery", "billing", "staff", "billing"]
+    both, nothing = tag_themes(tagger, ["The courier was late and the invoice was wrong too.",
+                                        "Lovely weather today."])
+    assert {tag.theme for tag in both} == {"delivery", "billing"}
+    assert all(0.5 <= tag.confidence <= 1.0 for tag in both)
+    assert nothing == ()
+    assert not tagger.is_taught and tagger.version.endswith(":zero-shot")
+
+
+def test_hybrid_learns_themes_its_descriptions_do_not_explain(embedder) -> None:
+    from smokejumper.text.themes import HybridThemeTagger
+
+    # Descriptions say nothing: only teaching can tell the two themes apart.
+    taxonomy = Taxonomy.from_mapping({"alpha": {"description": "Theme A"},
+                                      "beta": {"description": "Theme B"}})
+    delivery = ["The parcel came late.", "My order was lost in transit.",
+                "The courier left the box in the rain.", "Tracking has not moved in days.",
+                "The delivery van never showed up.", "The package arrived damaged."]
+    billing = ["I was charged twice.", "The invoice shows the wrong amount.",
+               "Still waiting for my refund.", "You took money after I cancelled.",
+               "The bill had a fee I never agreed to.", "My card was debited two times."]
+    train = delivery[:4] + billing[:4]
+    labels = ["alpha"] * 4 + ["beta"] * 4
+    test, expected = delivery[4:] + billing[4:], ["alpha"] * 2 + ["beta"] * 2
+    tagger = HybridThemeTagger(taxonomy, embedder)
+    report = tagger.cross_validate(train, labels, folds=2)
+    assert report.folds == 2 and report.n == 8
+    assert best_themes(tagger.fit(train, labels), test) == expected
+    assert tagger.is_taught
+    with pytest.raises(TextError, match="unknown theme 'gamma'"):
+        tagger.fit(train, ["gamma"] * 8)
