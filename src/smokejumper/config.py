@@ -62,7 +62,7 @@ class AnalysisSection(_Frozen):
     dimensions: tuple[str, ...] = ("touchpoint", "channel", "region", "segment", "team_id")
     """Columns that segment every metric; extra ones become optional string columns."""
     grain: Grain = "week"
-    repeat_window_days: int = Field(7, ge=1, le=365)
+    repeat_window_days: int = Field(default=7, ge=1, le=365)
     """A contact by the same customer within this many days counts as a repeat."""
 
 
@@ -78,7 +78,7 @@ class MappingConfig(_Frozen):
     columns: dict[str, str] = Field(default_factory=dict)
     """canonical column = source column"""
     format: Literal["csv", "parquet", "jsonl"] | None = None
-    header_rows: int = Field(1, ge=1, le=10)
+    header_rows: int = Field(default=1, ge=1, le=10)
     """Header lines at the top of a CSV; the first names the columns (Qualtrics exports have 3)."""
     timezone: str | None = None
     timestamp_format: str | None = None

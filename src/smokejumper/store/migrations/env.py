@@ -8,7 +8,7 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only when alembic is run by hand
     from sqlalchemy import create_engine
 
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "")
     connection = engine.connect()
 
 context.configure(connection=connection, target_metadata=metadata,
