@@ -52,3 +52,11 @@ class DriverError(SmokejumperError):
 
 class LocalizeError(SmokejumperError):
     """Root-cause localisation cannot run on this table (missing columns, repeated leaves...)."""
+
+
+class FrontlineError(SmokejumperError):
+    """Frontline analysis cannot run: unknown measure or area, no agents, a bad pair or viewer."""
+
+
+class SmokeError(SmokejumperError):
+    """A smoke scan or an alert action cannot run (unknown metric, alert or state change)."""

@@ -26,9 +26,11 @@ from smokejumper.reporter import Reporter, SilentReporter
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from smokejumper.frontline import Frontline
     from smokejumper.ingest import IngestSummary
     from smokejumper.metrics import MetricsEngine
     from smokejumper.simulate import DemoSummary
+    from smokejumper.smoke.scan import SmokeService
     from smokejumper.store import AnalyticsStore, OperationalStore
 
 ENV_VAR = "SMOKEJUMPER_WORKSPACE"
@@ -129,6 +131,20 @@ class Workspace:
         from smokejumper.metrics import MetricsEngine
 
         return MetricsEngine(self.analytics, self.config)
+
+    @cached_property
+    def smoke(self) -> SmokeService:
+        """Smoke detection: ``ws.smoke.scan(since="2025-06-01")`` returns alerts."""
+        from smokejumper.smoke.scan import SmokeService
+
+        return SmokeService(self)
+
+    @cached_property
+    def frontline(self) -> Frontline:
+        """Fair rankings, skill profiles, coaching pairs: ``ws.frontline.rank()``."""
+        from smokejumper.frontline import Frontline
+
+        return Frontline(self)
 
     def close(self) -> None:
         if "analytics" in self.__dict__:

@@ -25,7 +25,7 @@ def run(argv: list[str], capsys) -> tuple[int, str, str]:
 def test_init_then_info_json(tmp_path, capsys) -> None:
     code, out, _ = run(["init", str(tmp_path / "ws"), "--format", "json"], capsys)
     assert code == 0
-    assert json.loads(out)["schema"] == {"analytics": 1, "operational": "v0001"}
+    assert json.loads(out)["schema"] == {"analytics": 1, "operational": "v0003"}
     code, out, _ = run(["-w", str(tmp_path / "ws"), "info", "--format", "json"], capsys)
     info = json.loads(out)
     assert code == 0

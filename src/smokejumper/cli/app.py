@@ -36,9 +36,12 @@ def _global_options(
 def _register_commands() -> None:
     # Each module adds its commands to `app`; imports inside them stay lazy.
     from smokejumper.cli import (  # noqa: F401
+        alerts_cmd,
         demo_cmd,
+        frontline_cmd,
         ingest_cmd,
         metrics_cmd,
+        scan_cmd,
         text_cmd,
         workspace_cmd,
     )

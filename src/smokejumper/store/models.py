@@ -29,3 +29,63 @@ audit_log = sa.Table(
     sa.Column("target", sa.String(200)),
     sa.Column("detail", sa.JSON),
 )
+
+coaching_pairs = sa.Table(
+    "coaching_pairs",
+    metadata,
+    sa.Column("pair_id", sa.Integer, primary_key=True),
+    sa.Column("mentee", sa.String(100), nullable=False),
+    sa.Column("mentor", sa.String(100), nullable=False),
+    sa.Column("area", sa.String(200), nullable=False),
+    sa.Column("start", sa.Date, nullable=False),
+    sa.Column("end", sa.Date),
+    sa.Column("created_by", sa.String(320), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Index("ix_coaching_pairs_mentee", "mentee"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("alert_id", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.String(500), nullable=False, unique=True),
+    sa.Column("metric", sa.String(100), nullable=False),
+    sa.Column("segment_key", sa.String(400), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # open, acknowledged, fixing, ...
+    sa.Column("severity", sa.String(20), nullable=False),
+    sa.Column("finding", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_alerts_state", "state"),
+    sa.Index("ix_alerts_metric_segment", "metric", "segment_key"),
+)
+
+alert_fingerprints = sa.Table(
+    "alert_fingerprints",
+    metadata,
+    sa.Column("fingerprint", sa.String(500), primary_key=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.alert_id"), nullable=False),
+)
+
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.alert_id"), nullable=False),
+    sa.Column("who", sa.String(320), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("from_state", sa.String(20)),
+    sa.Column("to_state", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Index("ix_alert_events_alert", "alert_id"),
+)
+
+alert_notifications = sa.Table(
+    "alert_notifications",
+    metadata,
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("alert_events.event_id"),
+              primary_key=True),
+    sa.Column("notifier", sa.String(100), primary_key=True),
+    sa.Column("sent_at", sa.DateTime, nullable=False),
+)

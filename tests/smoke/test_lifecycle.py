@@ -1,0 +1,95 @@
+"""Alert lifecycle against the real operational stores: idempotent saving, checked state
+changes with their history, watching that closes or re-opens, relapses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from smokejumper.errors import SmokeError
+from smokejumper.smoke.alerts import Alert, Estimate
+from smokejumper.smoke.lifecycle import (
+    get_alert,
+    list_alerts,
+    save_alerts,
+    transition,
+    watch_outcome,
+)
+from smokejumper.store import OperationalStore
+
+
+def finding(start: date = date(2025, 3, 3), segment: dict[str, str] | None = None) -> Alert:
+    return Alert(metric="nps", segment=segment or {"touchpoint": "app"}, start=start,
+                 end=None, before=Estimate(33.7, 31.0, 36.4, 4000),
+                 after=Estimate(12.4, 6.0, 18.8, 806), n=806, customers_affected=920,
+                 revenue_at_risk=1.5e6, severity="high", z=9.1, p_value=1e-15,
+                 q_value=1e-14, root_cause=({"segment": {"touchpoint": "app"}, "share": 1.0},))
+
+
+def _store(url: str, tmp_path: object = None) -> OperationalStore:
+    store = OperationalStore(url, tmp_path)  # type: ignore[arg-type]
+    assert store.upgrade() == "v0003"
+    return store
+
+
+def _lifecycle(store: OperationalStore) -> None:
+    engine = store.engine
+    first = save_alerts(engine, [finding(), finding(segment={"region": "North"})])
+    assert [created for _, created in first] == [True, True]
+    again = save_alerts(engine, [replace(finding(), severity="critical")])
+    assert again == [(first[0][0], False)]
+    assert len(list_alerts(engine)) == 2
+    alert_id = first[0][0]
+    assert get_alert(engine, alert_id).severity == "critical"
+
+    transition(engine, alert_id, "acknowledged", "ana", "looking")
+    transition(engine, alert_id, "fixing", "ana")
+    record = transition(engine, alert_id, "watching", "ben", "release 8.2.1 shipped")
+    assert [(e.from_state, e.to_state, e.who) for e in record.events] == [
+        (None, "open", "scan"), ("open", "acknowledged", "ana"),
+        ("acknowledged", "fixing", "ana"), ("fixing", "watching", "ben")]
+    assert record.events[1].note == "looking"
+    with pytest.raises(SmokeError, match="can go to"):
+        transition(engine, alert_id, "acknowledged", "ana")
+    with pytest.raises(SmokeError, match="no alert"):
+        transition(engine, 999, "closed", "ana")
+
+    transition(engine, alert_id, "closed", "watcher", "back")
+    relapse = save_alerts(engine, [finding(start=date(2025, 9, 1))])
+    assert relapse == [(alert_id, False)]
+    reopened = get_alert(engine, alert_id)
+    assert reopened.state == "open" and reopened.events[-1].from_state == "closed"
+    assert save_alerts(engine, [finding(start=date(2025, 9, 1)), finding()]) == [
+        (alert_id, False), (alert_id, False)]
+    assert len(list_alerts(engine)) == 2
+    assert [r.alert_id for r in list_alerts(engine, ["open"])] == [first[1][0], alert_id]
+
+
+def test_lifecycle_on_sqlite(tmp_path) -> None:
+    store = _store("sqlite:///ops.db", tmp_path)
+    _lifecycle(store)
+    store.close()
+
+
+def test_lifecycle_on_postgres(make_postgres_url: Callable[[str], str]) -> None:
+    store = _store(make_postgres_url("alerts"))
+    _lifecycle(store)
+    store.close()
+
+
+@pytest.mark.parametrize(("values", "higher", "expected"), [
+    ([30.0, 31.0, 29.0], True, "closed"),
+    ([10.0, 12.0, 11.0], True, "relapse"),
+    ([10.0, 31.0, 29.0], True, None),
+    ([31.0], True, None),
+    ([10.0, 12.0, 11.0], False, "closed"),
+])
+def test_watching_closes_after_k_periods_back_and_reopens_on_relapse(
+        values: list[float], higher: bool, expected: str | None) -> None:
+    periods = pd.DataFrame({"value": values, "low": [v - 6 for v in values],
+                            "high": [v + 6 for v in values]})
+    assert watch_outcome(periods, 31.0, 36.4, k=3, higher_is_better=higher) == expected
