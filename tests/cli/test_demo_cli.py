@@ -47,6 +47,10 @@ def test_demo_json_summary(tmp_path, capsys, tiny) -> None:
     assert len(summary["incidents"]) == 3
     assert summary["ground_truth"].endswith("ground_truth.json")
     assert any("metrics nps" in c for c in summary["next_commands"])
+    # the demo ends with a scan: each alert names its segment, start and source
+    assert isinstance(summary["smoke"], list)
+    for alert in summary["smoke"]:
+        assert {"metric", "segment", "start", "severity", "root_cause"} <= set(alert)
 
 
 def test_demo_table_summary_and_taken_folder(tmp_path, capsys, tiny) -> None:

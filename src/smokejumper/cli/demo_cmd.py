@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,18 +34,56 @@ def demo(
     = True,
     force: Annotated[bool, typer.Option(help="Rebuild the demo over an existing workspace.")]
     = False,
+    scan: Annotated[bool, typer.Option(
+        "--scan/--no-scan", help="Scan the new workspace for smoke and show what it found.")]
+    = True,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Build the demo company (a telecom with planted truths) into a workspace and load it."""
+    """Build the demo company (a telecom with planted truths) into a workspace, load it,
+    and scan it for smoke."""
     from smokejumper.simulate import build_demo
 
+    reporter = reporter_for(fmt)
     ws, summary = build_demo(directory, size=size.value, seed=seed, incidents=incidents,
-                             force=force, reporter=reporter_for(fmt))
+                             force=force, reporter=reporter)
+    alerts = []
+    if scan:
+        with reporter.progress("Scanning for smoke"):
+            alerts = ws.smoke.scan()
     ws.close()
     if fmt is OutputFormat.table:
         _print_summary(summary)
+        if scan:
+            _print_alerts(alerts)
     else:
-        print_json(summary.to_dict())
+        data = summary.to_dict()
+        if scan:
+            data["smoke"] = [alert.summary() for alert in alerts]
+        print_json(data)
+
+
+def _segment_text(segment: dict[str, str]) -> str:
+    return " × ".join(f"{k}={v}" for k, v in segment.items()) or "everything"
+
+
+def _print_alerts(alerts: list[Any]) -> None:
+    """What the scan found, each incident with its source (compare with the planted ones)."""
+    from rich.table import Table
+
+    if not alerts:
+        console.print("Smoke found: none.")
+        return
+    table = Table(title="Smoke found (smokejumper scan)", title_justify="left")
+    for column in ("metric", "segment", "start", "change", "severity", "source"):
+        table.add_column(column, overflow="fold",
+                         no_wrap=column in ("metric", "start", "change", "severity"))
+    for alert in alerts:
+        source = "; ".join(f"{_segment_text(c['segment'])} ({c['share']:.0%})"
+                           for c in alert.root_cause[:3])
+        table.add_row(alert.metric, _segment_text(alert.segment), str(alert.start),
+                      f"{alert.before.value:.1f} → {alert.after.value:.1f}",
+                      str(alert.severity), source)
+    console.print(table)
 
 
 def _print_summary(s: DemoSummary) -> None:
