@@ -26,6 +26,7 @@ from smokejumper.reporter import Reporter, SilentReporter
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from smokejumper.drivers.workspace import DriverService
     from smokejumper.frontline import Frontline
     from smokejumper.ingest import IngestSummary
     from smokejumper.metrics import MetricsEngine
@@ -145,6 +146,13 @@ class Workspace:
         from smokejumper.frontline import Frontline
 
         return Frontline(self)
+
+    @cached_property
+    def drivers(self) -> DriverService:
+        """Key driver analysis: ``ws.drivers.analyse(outcome="nps")``."""
+        from smokejumper.drivers.workspace import DriverService
+
+        return DriverService(self)
 
     def close(self) -> None:
         if "analytics" in self.__dict__:

@@ -38,6 +38,7 @@ def _register_commands() -> None:
     from smokejumper.cli import (  # noqa: F401
         alerts_cmd,
         demo_cmd,
+        drivers_cmd,
         frontline_cmd,
         ingest_cmd,
         metrics_cmd,
