@@ -10,16 +10,7 @@ import pytest
 
 from smokejumper.cli import main
 from smokejumper.cli.app import app
-
-
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+from smokejumper.cli.testing import invoke as run
 
 
 def test_init_then_info_json(tmp_path, capsys) -> None:

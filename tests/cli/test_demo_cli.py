@@ -7,18 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from smokejumper.cli import main
+from smokejumper.cli.testing import invoke as run
 from smokejumper.simulate import model as m
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smokejumper.cli import main
+from smokejumper.cli.testing import invoke as run
 
 HEADER = "response_id,ts,customer_id,touchpoint,nps,csat,ces,comment\n"
 GOOD = [f"R{i},2024-05-{i:02d} 10:00,C{i},web,{i % 11},{1 + i % 5},{1 + i % 7},fine\n"
@@ -23,14 +23,6 @@ BAD = [
 BINARY = b"\x00\x01\xfe\xff binary junk \x00\n"
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -12,19 +12,11 @@ import pytest
 from scipy import stats
 
 import smokejumper
-from smokejumper.cli import main
+from smokejumper.cli.testing import invoke as run
 
 TOUCHPOINTS = ["billing", "call_centre", "web"]
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -71,12 +71,14 @@ def _lifecycle(store: OperationalStore) -> None:
 
 def test_lifecycle_on_sqlite(tmp_path) -> None:
     store = _store("sqlite:///ops.db", tmp_path)
+    assert store.revision() == store.head()
     _lifecycle(store)
     store.close()
 
 
 def test_lifecycle_on_postgres(make_postgres_url: Callable[[str], str]) -> None:
     store = _store(make_postgres_url("alerts"))
+    assert store.revision() == store.head()
     _lifecycle(store)
     store.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import smokejumper.cli.text_cmd  # noqa: F401  (registers `text` until app.py imports it)
-from smokejumper.cli import main
+from smokejumper.cli.testing import invoke as run
 
 SENTIMENT_CSV = """comment,feeling
 "I love this place, the staff are wonderful",positive
@@ -38,14 +38,6 @@ The parcel came with the wrong invoice,billing
 """
 
 
-def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
