@@ -20,6 +20,14 @@ from typing import Any
 OUTCOMES = ("inserted", "updated", "duplicate", "rejected")
 
 
+def _counts(summary: FileSummary | IngestSummary) -> dict[str, Any]:
+    """The reconciling counts and the rejects file, as every summary shows them first."""
+    counts: dict[str, Any] = {"read": summary.read}
+    counts.update({outcome: getattr(summary, outcome) for outcome in OUTCOMES})
+    counts["rejects_file"] = str(summary.rejects_file) if summary.rejects_file else None
+    return counts
+
+
 @dataclass(frozen=True)
 class FileSummary:
     """One input file: how it was read and what became of its rows."""
@@ -41,7 +49,7 @@ class FileSummary:
 
     @property
     def reconciles(self) -> bool:
-        return self.read == self.inserted + self.updated + self.duplicate + self.rejected
+        return self.read == sum(getattr(self, outcome) for outcome in OUTCOMES)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,12 +58,7 @@ class FileSummary:
             "encoding": self.encoding,
             "delimiter": self.delimiter,
             "sha256": self.sha256,
-            "read": self.read,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "duplicate": self.duplicate,
-            "rejected": self.rejected,
-            "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+            **_counts(self),
             "ignored_columns": list(self.ignored_columns),
             "columns": dict(self.columns),
         }
@@ -106,7 +109,7 @@ class IngestSummary:
 
     @property
     def reconciles(self) -> bool:
-        return self.read == self.inserted + self.updated + self.duplicate + self.rejected
+        return self.read == sum(getattr(self, outcome) for outcome in OUTCOMES)
 
     @property
     def rows_per_second(self) -> float:
@@ -115,12 +118,7 @@ class IngestSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the reconciling counts first, then the details."""
         return {
-            "read": self.read,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "duplicate": self.duplicate,
-            "rejected": self.rejected,
-            "rejects_file": str(self.rejects_file) if self.rejects_file else None,
+            **_counts(self),
             "rejects_files": [str(p) for p in self.rejects_files],
             "table": self.table,
             "load_id": self.load_id,
