@@ -50,8 +50,11 @@ BENCH_SIZE ?= large
 bench: venv  ## Benchmarks (large demo by default); each prints JSON
 	@$(BIN)/python bench/run.py --size $(BENCH_SIZE)
 	@$(BIN)/python bench/drivers_bench.py
+	@$(BIN)/python bench/scan_bench.py --size $(BENCH_SIZE)
+	@$(BIN)/python bench/smoke_eval.py
 	@$(BIN)/python bench/rca_eval.py
 	@$(BIN)/python bench/frontline_bench.py
+	@$(BIN)/python bench/text_bench.py
 
 clean:  ## Remove the virtual environment, the demo and caches
 	rm -rf $(VENV) $(DEMO_DIR) .bench .pytest_cache .ruff_cache .mypy_cache

@@ -407,3 +407,27 @@ def duckdb_store(canonical_data: dict[str, pd.DataFrame]) -> Iterator[Any]:
     load_frames(store, canonical_data)
     yield store
     store.close()
+
+
+# -- the demo company -------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def small_demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo workspace (seed 7, with incidents), built once per test session.
+
+    Read-only for tests: open it with ``Workspace(small_demo_path)`` and close it again.
+    A test that writes (alerts, enrichments, ingest) uses ``small_demo_copy``."""
+    from smokejumper.simulate import build_demo
+
+    root = tmp_path_factory.mktemp("small-demo") / "demo"
+    ws, _ = build_demo(root, size="small")
+    ws.close()
+    return root
+
+
+@pytest.fixture
+def small_demo_copy(small_demo_path: Path, tmp_path: Path) -> Path:
+    """A private copy of the small demo workspace that the test may change."""
+    target = tmp_path / "demo"
+    shutil.copytree(small_demo_path, target)
+    return target

@@ -7,6 +7,7 @@ import pytest
 from smokejumper import Workspace
 from smokejumper.errors import WorkspaceError
 from smokejumper.schema import TABLES
+from smokejumper.store.analytics_migrations import LATEST
 
 
 def test_init_creates_config_and_both_stores(tmp_path) -> None:
@@ -14,7 +15,7 @@ def test_init_creates_config_and_both_stores(tmp_path) -> None:
     assert (ws.root / "smokejumper.toml").is_file()
     assert (ws.root / "analytics.duckdb").is_file()
     assert (ws.root / "operational.db").is_file()
-    assert ws.upgrade() == {"analytics": 1, "operational": "v0003"}
+    assert ws.upgrade() == {"analytics": LATEST, "operational": "v0004"}
     for name in TABLES:
         assert ws.analytics.row_count(name) == 0
     ws.close()

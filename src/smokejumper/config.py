@@ -113,6 +113,63 @@ class MetricConfig(_Frozen):
     """Multiply the value (e.g. 100 to show a share as a percentage)."""
 
 
+class RedactionPatternConfig(_Frozen):
+    """An extra identifier to mask: a regular expression and the token that replaces it."""
+
+    pattern: str
+    token: str = "[ID]"
+    ignore_case: bool = False
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+
+class RedactionSection(_Frozen):
+    """What ``smokejumper enrich`` masks before text is stored (see docs/text.md)."""
+
+    emails: bool = True
+    phones: bool = True
+    cards: bool = True
+    ibans: bool = True
+    urls: bool = True
+    phone_regions: tuple[str, ...] = ("US", "GB")
+    """Countries whose national phone formats are recognised (+CC numbers always are)."""
+    presets: tuple[Literal["us_ssn", "uk_nino"], ...] = ()
+    """Ready-made patterns: us_ssn, uk_nino."""
+    token_parameters: tuple[str, ...] | None = None
+    """URL query parameters that carry a credential (default: the built-in list)."""
+    patterns: dict[str, RedactionPatternConfig] = Field(default_factory=dict)
+    """Extra identifiers by name, e.g. account numbers or national ids."""
+
+    def to_redaction_config(self) -> Any:
+        """The :class:`smokejumper.text.redact.RedactionConfig` this section describes.
+
+        >>> RedactionSection(patterns={"account": {"pattern": "ACC-[0-9]+"}}
+        ...                  ).to_redaction_config().extra_patterns[0].kind
+        'account'
+        """
+        from smokejumper.text.redact import RedactionConfig, RedactionPattern
+
+        extra = tuple(RedactionPattern(name, p.pattern, p.token, p.ignore_case)
+                      for name, p in self.patterns.items())
+        config = RedactionConfig(emails=self.emails, phones=self.phones, cards=self.cards,
+                                 ibans=self.ibans, urls=self.urls,
+                                 phone_regions=tuple(r.upper() for r in self.phone_regions),
+                                 extra_patterns=extra)
+        if self.token_parameters is not None:
+            config = RedactionConfig(**{**config.__dict__,
+                                        "token_parameters": tuple(self.token_parameters)})
+        return config.with_presets(*self.presets)
+
+
 class WorkspaceConfig(_Frozen):
     workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     stores: StoresSection = Field(default_factory=StoresSection)
@@ -120,6 +177,7 @@ class WorkspaceConfig(_Frozen):
     ingest: IngestSection = Field(default_factory=IngestSection)
     mappings: dict[str, MappingConfig] = Field(default_factory=dict)
     metrics: dict[str, MetricConfig] = Field(default_factory=dict)
+    redaction: RedactionSection = Field(default_factory=RedactionSection)
     # Later issues add their sections here (themes, alerts, notifiers, ...).
     themes: dict[str, Any] = Field(default_factory=dict)
     alerts: dict[str, Any] = Field(default_factory=dict)
@@ -225,6 +283,15 @@ rejects_dir = "rejects"
 # condition = "ces <= 2"
 # scale = 100
 # label = "Low effort %"
+
+# Personal data masked before text is stored in enrichments (smokejumper enrich):
+# e-mails, phone numbers, payment cards, IBANs and URLs carrying tokens, plus your own.
+# [redaction]
+# phone_regions = ["US", "GB"]         # national phone formats recognised (+CC always)
+# presets = ["us_ssn"]                 # us_ssn, uk_nino
+# [redaction.patterns.account]
+# pattern = '\\bACC-\\d{{8}}\\b'       # a TOML literal string: no escaping
+# token = "[ACCOUNT]"
 
 # Later sections: [themes.*] (text themes), [alerts.*] (smoke rules), [notifiers.*].
 '''

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from smokejumper.simulate import DemoSummary
     from smokejumper.smoke.scan import SmokeService
     from smokejumper.store import AnalyticsStore, OperationalStore
+    from smokejumper.text.service import TextService
 
 ENV_VAR = "SMOKEJUMPER_WORKSPACE"
 
@@ -114,7 +115,12 @@ class Workspace:
                 "operational": self.operational.upgrade()}
 
     def table(self, name: str) -> ir.Table:
-        """An Ibis expression over a canonical table (``responses``, ``interactions``...)."""
+        """An Ibis expression over a canonical table (``responses``, ``interactions``...) or
+        a derived one the metrics read (``enriched_responses``)."""
+        from smokejumper.metrics.text import ENRICHED_RESPONSES
+
+        if name == ENRICHED_RESPONSES:
+            return self.metrics.table(name)  # type: ignore[no-any-return]
         return self.analytics.table(name)
 
     # -- capabilities --------------------------------------------------------------------------
@@ -153,6 +159,13 @@ class Workspace:
         from smokejumper.drivers.workspace import DriverService
 
         return DriverService(self)
+
+    @cached_property
+    def text(self) -> TextService:
+        """Text enrichment: ``ws.text.enrich(source="responses", model="vader")``."""
+        from smokejumper.text.service import TextService
+
+        return TextService(self)
 
     def close(self) -> None:
         if "analytics" in self.__dict__:

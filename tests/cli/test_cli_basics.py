@@ -11,12 +11,13 @@ import pytest
 from smokejumper.cli import main
 from smokejumper.cli.app import app
 from smokejumper.cli.testing import invoke as run
+from smokejumper.store.analytics_migrations import LATEST
 
 
 def test_init_then_info_json(tmp_path, capsys) -> None:
     code, out, _ = run(["init", str(tmp_path / "ws"), "--format", "json"], capsys)
     assert code == 0
-    assert json.loads(out)["schema"] == {"analytics": 1, "operational": "v0003"}
+    assert json.loads(out)["schema"] == {"analytics": LATEST, "operational": "v0004"}
     code, out, _ = run(["-w", str(tmp_path / "ws"), "info", "--format", "json"], capsys)
     info = json.loads(out)
     assert code == 0

@@ -28,7 +28,7 @@ from smokejumper.metrics.definitions import (
 )
 
 BUILTINS = ["nps", "csat", "csat_mean", "ces", "responses", "fcr", "repeat_rate",
-            "churn_rate", "aht", "aov", "upsell_rate", "contacts"]
+            "churn_rate", "aht", "aov", "upsell_rate", "contacts", "sentiment"]
 
 
 def test_builtins_are_frozen_serialisable_and_complete():
@@ -41,7 +41,7 @@ def test_builtins_are_frozen_serialisable_and_complete():
     assert intervals == {"nps": "nps", "csat": "wilson", "csat_mean": "t", "ces": "t",
                          "responses": "poisson", "fcr": "wilson", "repeat_rate": "wilson",
                          "churn_rate": "wilson", "aht": "t", "aov": "t",
-                         "upsell_rate": "wilson", "contacts": "poisson"}
+                         "upsell_rate": "wilson", "contacts": "poisson", "sentiment": "t"}
 
 
 def test_repeat_window_comes_from_the_config():

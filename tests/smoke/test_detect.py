@@ -73,7 +73,8 @@ def test_benjamini_hochberg_matches_the_hand_computation() -> None:
 
 def test_windows_and_config_checks() -> None:
     starts, ends = windows(8, DetectorConfig(min_baseline=5, min_window=2))
-    assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == [(5, 7), (5, 8), (6, 8)]
+    assert list(zip(starts.tolist(), ends.tolist(), strict=True)) == [(5, 7), (5, 8), (6, 8),
+                                                                      (7, 8)]
     with pytest.raises(SmokeError):
         DetectorConfig(fdr=0)
     assert issubclass(SmokeError, SmokejumperError)

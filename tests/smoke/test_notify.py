@@ -16,6 +16,7 @@ import pytest
 
 from smokejumper.errors import SmokeError
 from smokejumper.smoke.notify import (
+    DELIVERY_HEADER,
     SIGNATURE_HEADER,
     EmailConfig,
     WebhookConfig,
@@ -161,3 +162,318 @@ def test_each_state_change_is_notified_once(tmp_path, receiver: Receiver) -> Non
     assert texts[-1].startswith("[high] alert 1 acknowledged")
     assert len(receiver.requests) == 4
     ws.close()
+
+
+# -- the queue: each state change once, under re-runs, crashes and concurrency ---------------
+
+SECRET = "s3cret"
+
+
+class CheckingReceiver(Receiver):
+    """A receiver that checks the HMAC of every request, can be slow, and can be down."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__(failures=0)
+        self.down = False
+        receiver = self
+        handler = self.server.RequestHandlerClass
+
+        def do_post(request: Any) -> None:
+            import time as clock
+
+            body = request.rfile.read(int(request.headers["Content-Length"]))
+            expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            assert request.headers[SIGNATURE_HEADER] == expected
+            if delay:
+                clock.sleep(delay)
+            if receiver.down:
+                request.send_response(503)
+            else:
+                receiver.requests.append((dict(request.headers), body))
+                request.send_response(200)
+            request.end_headers()
+
+        handler.do_POST = do_post  # type: ignore[attr-defined]
+
+    def items(self) -> list[str]:
+        return [headers[DELIVERY_HEADER] for headers, _ in self.requests]
+
+
+def _workspace(root: Any, notifiers: str, operational: str | None = None) -> Any:
+    from smokejumper.workspace import Workspace
+
+    ws = Workspace.init(root)
+    ws.close()
+    path = root / "smokejumper.toml"
+    config = path.read_text()
+    if operational:
+        config = config.replace('operational = "sqlite:///operational.db"',
+                                f'operational = "{operational}"')
+    path.write_text(config + "\n" + notifiers)
+    return Workspace(root)
+
+
+def _webhook(name: str, url: str, extra: str = "") -> str:
+    return (f'[notifiers.{name}]\nkind = "webhook"\nurl = "{url}"\nsecret = "{SECRET}"\n'
+            f"retries = 1\nbackoff = 0.01\n{extra}\n")
+
+
+def _finding(i: int, severity: str = "high", revenue: float | None = None) -> Any:
+    from datetime import date, timedelta
+
+    from smokejumper.smoke.alerts import Alert, Estimate
+
+    return Alert(metric="nps", segment={"touchpoint": "app", "region": f"R{i:02d}"},
+                 start=date(2025, 3, 3) + timedelta(weeks=i % 5), end=None,
+                 before=Estimate(33.7, 31.0, 36.4, 4000), after=Estimate(12.4, 6.0, 18.8, 806),
+                 n=806, customers_affected=100 + i, revenue_at_risk=revenue,
+                 severity=severity, z=9.1, p_value=1e-15, q_value=1e-14)  # type: ignore[arg-type]
+
+
+NOTIFY_SCRIPT = """
+import sys
+from smokejumper.smoke.service_ops import notify
+from smokejumper.workspace import Workspace
+ws = Workspace(sys.argv[1])
+print(notify(ws, limit=1000).total)
+ws.close()
+"""
+
+
+def _parallel_notify(tmp_path: Any, operational: str | None) -> None:
+    import subprocess
+    import sys
+
+    from smokejumper.smoke.outbox import deliveries_of
+
+    receiver = CheckingReceiver(delay=0.02)
+    try:
+        ws = _workspace(tmp_path / "ws", _webhook("team", receiver.url), operational)
+        ids = [alert_id for alert_id, _ in ws.smoke.save([_finding(i) for i in range(40)])]
+        for alert_id in ids[:20]:
+            ws.smoke.move(alert_id, "acknowledged", "ana")
+        ws.close()
+        runs = [subprocess.Popen([sys.executable, "-c", NOTIFY_SCRIPT, str(tmp_path / "ws")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+        outputs = [run.communicate(timeout=120) for run in runs]
+        assert all(run.returncode == 0 for run in runs), outputs
+        counts = [int(out.strip().splitlines()[-1]) for out, _ in outputs]
+        items = receiver.items()
+        assert sum(counts) == len(items) == 60            # 40 opened + 20 acknowledged
+        assert len(set(items)) == 60                       # no message twice
+        assert sum(c > 0 for c in counts) >= 2             # the runs really overlapped
+        ws = _workspace_again(tmp_path / "ws")
+        assert {d.state for d in deliveries_of(ws.operational.engine)} == {"sent"}
+        from smokejumper.smoke.service_ops import notify
+
+        assert notify(ws).total == 0                       # a re-run sends nothing
+        ws.close()
+    finally:
+        receiver.close()
+
+
+def _workspace_again(root: Any) -> Any:
+    from smokejumper.workspace import Workspace
+
+    return Workspace(root)
+
+
+def test_parallel_notify_runs_never_send_twice_on_sqlite(tmp_path) -> None:
+    _parallel_notify(tmp_path, None)
+
+
+def test_parallel_notify_runs_never_send_twice_on_postgres(tmp_path, make_postgres_url) -> None:
+    _parallel_notify(tmp_path, make_postgres_url("notify").replace(
+        "postgresql://", "postgresql+psycopg://"))
+
+
+def test_failing_notifier_keeps_its_queue_backs_off_and_survives_a_restart(tmp_path) -> None:
+    from datetime import datetime, timedelta
+
+    from smokejumper.smoke.outbox import deliveries_of
+    from smokejumper.smoke.service_ops import notify
+
+    receiver = CheckingReceiver()
+    receiver.down = True
+    try:
+        ws = _workspace(tmp_path / "ws", _webhook("team", receiver.url, "retry_after = 60"))
+        ws.smoke.save([_finding(i) for i in range(3)])
+        t0 = datetime(2025, 5, 1, 12)
+        first = notify(ws, now=t0, sleep=lambda _: None)
+        assert first.total == 0 and "HTTP 503" in first.failed["team"]
+        assert first.waiting_until["team"] == t0 + timedelta(seconds=60)
+        [failed] = deliveries_of(ws.operational.engine, "team")
+        assert (failed.item, failed.state, failed.attempts) == ("event:1", "failed", 1)
+        # still failing after the wait: the wait doubles
+        second = notify(ws, now=failed.next_attempt_at, sleep=lambda _: None)
+        assert second.total == 0
+        [failed_again] = deliveries_of(ws.operational.engine, "team")
+        assert failed_again.attempts == 2
+        assert failed_again.next_attempt_at == t0 + timedelta(seconds=60 + 120)
+        # while it waits, nothing is tried
+        receiver.down = False
+        assert notify(ws, now=failed.next_attempt_at, sleep=lambda _: None).total == 0
+        assert receiver.requests == []
+        ws.close()
+        ws = _workspace_again(tmp_path / "ws")             # a restart continues the queue
+        later = failed_again.next_attempt_at
+        assert notify(ws, now=later, sleep=lambda _: None).total == 3
+        assert receiver.items() == ["event:1", "event:2", "event:3"]  # in order
+        assert notify(ws, now=later).total == 0
+        ws.close()
+    finally:
+        receiver.close()
+
+
+def test_a_crashed_claim_is_taken_over_only_after_its_lease(tmp_path) -> None:
+    from datetime import datetime, timedelta
+
+    from smokejumper.smoke.outbox import LEASE, claim
+    from smokejumper.smoke.service_ops import notify
+
+    receiver = CheckingReceiver()
+    try:
+        ws = _workspace(tmp_path / "ws", _webhook("team", receiver.url))
+        ws.smoke.save([_finding(i) for i in range(3)])
+        t0 = datetime(2025, 5, 1, 12)
+        # a run claimed event 2 and died before sending it
+        assert claim(ws.operational.engine, "team", "event:2", "dead-run", t0, 2)
+        assert notify(ws, now=t0 + timedelta(minutes=1)).total == 2
+        assert receiver.items() == ["event:1", "event:3"]
+        assert notify(ws, now=t0 + LEASE - timedelta(seconds=1)).total == 0
+        assert notify(ws, now=t0 + LEASE + timedelta(seconds=1)).total == 1
+        assert receiver.items() == ["event:1", "event:3", "event:2"]
+        assert notify(ws, now=t0 + 2 * LEASE).total == 0
+        ws.close()
+    finally:
+        receiver.close()
+
+
+def test_queue_is_bounded(tmp_path) -> None:
+    from smokejumper.smoke.outbox import deliveries_of
+    from smokejumper.smoke.service_ops import notify
+
+    receiver = CheckingReceiver()
+    try:
+        ws = _workspace(tmp_path / "ws", _webhook("team", receiver.url, "queue_limit = 4"))
+        ws.smoke.save([_finding(i) for i in range(10)])
+        report = notify(ws)
+        assert report.dropped == {"team": 6} and report.total == 4
+        assert receiver.items() == [f"event:{i}" for i in range(7, 11)]  # the newest four
+        assert sum(d.state == "dropped" for d in deliveries_of(ws.operational.engine)) == 6
+        ws.close()
+    finally:
+        receiver.close()
+
+
+class Mailbox:
+    """A real aiosmtpd SMTP server on a free port, keeping what it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.received: list[Any] = []
+        mailbox = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                mailbox.received.append(envelope)
+                return "250 OK"
+
+        self.port = _free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def messages(self) -> list[Any]:
+        from email import message_from_bytes, policy
+
+        return [message_from_bytes(e.content, policy=policy.default) for e in self.received]
+
+    def close(self) -> None:
+        self.controller.stop()
+
+
+def _email(name: str, port: int, extra: str = "") -> str:
+    return (f'[notifiers.{name}]\nkind = "email"\nhost = "127.0.0.1"\nport = {port}\n'
+            f'sender = "smoke@example.com"\nrecipients = ["cx@example.com"]\n{extra}\n')
+
+
+def test_each_state_change_is_mailed_once(tmp_path) -> None:
+    from smokejumper.smoke.service_ops import notify
+
+    mailbox = Mailbox()
+    try:
+        ws = _workspace(tmp_path / "ws", _email("mail", mailbox.port))
+        [(alert_id, _)] = ws.smoke.save([_finding(1)])
+        ws.smoke.move(alert_id, "acknowledged", "ana", "on it")
+        assert notify(ws).total == 2 and notify(ws).total == 0
+        ws.close()
+        ws = _workspace_again(tmp_path / "ws")
+        assert notify(ws).total == 0
+        ws.close()
+    finally:
+        mailbox.close()
+    subjects = [m["Subject"] for m in mailbox.messages()]
+    assert subjects == [f"Smokejumper: alert {alert_id} open",
+                        f"Smokejumper: alert {alert_id} acknowledged"]
+    last = mailbox.messages()[-1]
+    assert last[DELIVERY_HEADER] == "event:2" and last["Message-ID"].startswith("<event.2.")
+    assert "(by ana: on it)" in last.get_content()
+
+
+def test_daily_digest_by_webhook_and_email_once_per_day(tmp_path) -> None:
+    from datetime import datetime, timedelta
+
+    from smokejumper.smoke.service_ops import digest, notify
+
+    receiver = CheckingReceiver()
+    mailbox = Mailbox()
+    try:
+        ws = _workspace(tmp_path / "ws", _webhook("team", receiver.url,
+                                                  'digest = "daily"\ndigest_hour = 8')
+                        + _email("mail", mailbox.port, 'digest = "daily"\ndigest_hour = 6'))
+        saved = ws.smoke.save([_finding(0, "critical", 2.5e6), _finding(1, "high", 1e5),
+                               _finding(2, "high"), _finding(3, "medium")])
+        ids = [alert_id for alert_id, _ in saved]
+        ws.smoke.move(ids[0], "acknowledged", "ana")
+        ws.smoke.move(ids[3], "closed", "ben", "noise")
+        today = ws.smoke.alert(ids[0]).events[-1].at.date()
+        tomorrow = datetime.combine(today + timedelta(days=1), datetime.min.time())
+        # digest-only notifiers get no message per change
+        assert notify(ws, now=tomorrow + timedelta(hours=5), digests=False).total == 0
+        # before the send hours nothing is due for today; at 07:00 the mail one is
+        early = digest(ws, now=tomorrow + timedelta(hours=7))
+        assert [(r.notifier, r.day, r.sent) for r in early.results] == [
+            ("team", today - timedelta(days=1), True), ("mail", today, True)]
+        result = digest(ws, now=tomorrow + timedelta(hours=9))
+        assert [(r.notifier, r.day, r.sent) for r in result.results] == [
+            ("team", today, True), ("mail", today, False)]
+        # the second run the same day sends nothing, through either notifier
+        again = digest(ws, now=tomorrow + timedelta(hours=10))
+        assert [r.sent for r in again.results] == [False, False]
+        assert digest(ws, day=today).results[0].reason.startswith("already sent")
+        data = result.to_dict()
+        ws.close()
+    finally:
+        receiver.close()
+        mailbox.close()
+    assert data["open"] == 3 and data["by_severity"] == {"critical": 1, "high": 2}
+    assert [a["id"] for a in data["top"]] == [ids[0], ids[1], ids[2]]
+    assert data["top"][0]["revenue_at_risk"] == 2.5e6 and data["top"][0]["state"] == (
+        "acknowledged")
+    assert [(c["alert"], c["to_state"]) for c in data["changes"]] == [
+        (ids[0], "open"), (ids[1], "open"), (ids[2], "open"), (ids[3], "open"),
+        (ids[0], "acknowledged"), (ids[3], "closed")]
+    posted = [json.loads(body) for _, body in receiver.requests]
+    assert [p["digest"]["day"] for p in posted] == [
+        (today - timedelta(days=1)).isoformat(), today.isoformat()]
+    assert posted[0]["digest"]["open"] == 0          # nothing existed the day before
+    assert posted[1]["digest"]["by_severity"] == {"critical": 1, "high": 2}
+    assert "2,500,000 revenue at risk" in posted[1]["text"]
+    assert receiver.items() == [f"digest:{p['digest']['day']}" for p in posted]
+    [mail] = mailbox.messages()
+    assert mail["Subject"] == (f"Smokejumper digest for {today.isoformat()}: 3 alerts open "
+                               "(1 critical, 2 high), 6 changes")
+    assert "• [critical] alert 1 (acknowledged) nps in touchpoint=app, region=R00" in (
+        mail.get_content())

@@ -82,7 +82,7 @@ def test_scan_command_prints_the_json_keys(small_demo: tuple[Workspace, list[Any
     data = json.loads(capsys.readouterr().out)
     assert data and list(data[0]) == ["metric", "segment", "start", "before", "after", "low",
                                       "high", "n", "customers_affected", "severity",
-                                      "root_cause"]
+                                      "root_cause", "pattern", "end", "revenue_at_risk"]
 
 
 def test_saved_alerts_go_through_the_lifecycle_from_the_command_line(
@@ -109,3 +109,22 @@ def test_saved_alerts_go_through_the_lifecycle_from_the_command_line(
                                                        "closed"]
     assert shown["events"][-1]["note"] == "fixed in 8.2.1" and shown["state"] == "closed"
     ws.close()
+
+
+def test_an_alert_states_its_churn_risk(small_demo: tuple[Workspace, list[Any]],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from smokejumper.cli.app import main
+
+    ws, incidents = small_demo
+    north = next(i for i in incidents if i["name"] == "north_telephony")
+    alerts = [a for a in ws.smoke.scan() if a.segment == north["segment"]]
+    (alert_id, _), = ws.smoke.save(alerts)
+    main(["-w", str(ws.root), "alerts", "show", str(alert_id), "--risk", "--format", "json"])
+    shown = json.loads(capsys.readouterr().out)
+    risk = shown["risk"]
+    assert risk["segment"] == north["segment"]
+    assert 0 < risk["lost_customers_low"] <= risk["expected_lost_customers"] \
+        <= risk["lost_customers_high"] < risk["customers"]
+    assert risk["revenue_at_risk_low"] <= risk["revenue_at_risk"] <= risk["revenue_at_risk_high"]
+    # the segment's customers live through an ongoing incident: more at risk than the base
+    assert risk["segment_rate"] > risk["base_rate"]

@@ -321,3 +321,11 @@ def test_url_rules() -> None:
     assert url_carries_token("https://user:pw@host.example.com/")
     assert not url_carries_token("https://blog.example.com/2024/05/how-to-return-an-order")
     assert url_carries_token("https://x.example.com/a#access_token=abc")
+
+
+def test_a_national_number_in_an_unassigned_range_is_still_masked() -> None:
+    # 07700 900xxx is the UK's range for fiction: not "valid" to the numbering plan, but a
+    # phone number by shape (and the demo's comments use it)
+    assert redact("Call me back on 07700 900116 please").text == "Call me back on [PHONE] please"
+    assert redact("order 12345678 cost 45.20 on 2025 10 06").text == \
+        "order 12345678 cost 45.20 on 2025 10 06"

@@ -96,8 +96,7 @@ def test_taught_model_improves_on_vader(embedder) -> None:
     vader = evaluate_predictions(test_labels,
                                  [s.label for s in VaderSentimentModel().score(test_texts)])
     model = EmbeddingSentimentModel(embedder)
-    with pytest.raises(TextError, match="must be taught first"):
-        model.score(test_texts)
+    assert not model.is_taught and ":head-" in model.version  # untaught: the shipped head
     report = model.cross_validate(train_texts, train_labels, folds=4)
     assert report.folds == 4 and report.n == 24 and 0.0 <= report.accuracy <= 1.0
     taught = evaluate_predictions(test_labels,
@@ -155,3 +154,51 @@ def test_a_plain_hugging_face_folder_can_replace_the_bundled_model(tmp_path, emb
     text = ["The courier was late."]
     assert local.model_id == tmp_path.name
     assert float((local.encode(text) * embedder.encode(text)).sum()) > 0.9999
+
+
+def test_shipped_head_is_a_softmax_over_embedding_and_lexicon_features() -> None:
+    import numpy as np
+
+    from smokejumper.text.sentiment import SentimentHead, load_sentiment_head
+
+    head = load_sentiment_head()
+    assert head.classes == ("negative", "neutral", "positive")
+    assert len(head.coef) == 3 and all(len(row) == 384 + 4 for row in head.coef)
+    features = np.random.default_rng(0).normal(size=(5, 388)).astype(np.float32)
+    logits = features @ np.asarray(head.coef).T + np.asarray(head.intercept)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert np.allclose(head.probabilities(features), expected, atol=1e-5)
+    tiny = SentimentHead(("negative", "positive"), ((0.0,), (0.0,)), (0.0, np.log(3.0)), "t")
+    assert np.allclose(tiny.probabilities(np.zeros((1, 1))), [[0.25, 0.75]])
+
+
+def test_broken_head_file_is_a_clear_error(tmp_path) -> None:
+    from smokejumper.text.sentiment import load_sentiment_head
+
+    broken = tmp_path / "head.json"
+    broken.write_text('{"classes": ["negative"]}')
+    with pytest.raises(TextError, match="cannot read the sentiment head"):
+        load_sentiment_head(str(broken))
+
+
+def test_untaught_embedding_model_uses_the_shipped_head(embedder) -> None:
+    from smokejumper.text.sentiment import EmbeddingSentimentModel
+
+    model = EmbeddingSentimentModel(embedder)
+    scores = model.score(["The waiter was rude and the food was cold.",
+                          "Absolutely loved the staff, they were wonderful.",
+                          "The laptop has a 15 inch screen and two USB ports."])
+    assert [s.label for s in scores] == ["negative", "positive", "neutral"]
+    assert scores[0].score < -0.5 < 0.5 < scores[1].score
+    assert model.version.startswith("embedding-lr:all-MiniLM-L6-v2:head-")
+
+
+def test_untaught_default_is_the_head_with_the_text_extra_else_vader(monkeypatch) -> None:
+    import smokejumper.text.embeddings as embeddings
+    from smokejumper.text.tasks import default_model
+
+    monkeypatch.setattr(embeddings, "embeddings_available", lambda: False)
+    assert default_model("sentiment", taught=False) == "vader"
+    assert default_model("sentiment", taught=True) == "embedding"
+    monkeypatch.setattr(embeddings, "embeddings_available", lambda: True)
+    assert default_model("sentiment", taught=False) == "embedding"

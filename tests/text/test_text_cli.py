@@ -54,7 +54,8 @@ def test_sentiment_eval_json_is_exact(files, capsys) -> None:
     pytest.importorskip("vaderSentiment")
     code, out, err = run(["text", "eval", "--task", "sentiment", "--labels",
                           str(files["sentiment"]), "--text-column", "comment",
-                          "--label-column", "feeling", "--format", "json"], capsys)
+                          "--label-column", "feeling", "--model", "vader", "--format",
+                          "json"], capsys)
     assert code == 0, err
     result = json.loads(out)
     assert set(result) == {"task", "model", "model_version", "taught", "n", "accuracy",

@@ -46,7 +46,7 @@ def test_taxonomy_from_toml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("content", "message"), [
     ("", "has no \\[themes.NAME\\] tables"),
     ("[themes", "not valid TOML"),
-    ('[themes.a]\nparent = "b"\n', "unknown parent 'b'"),
+    ('[themes.a]\nparent = "a"\n', "is its own parent"),
     ('[themes.a]\ncolour = "red"\n', "unknown field 'colour'"),
     ('[themes.a]\nkeywords = [1]\n', "keywords must be a list of strings"),
     ("[themes]\na = 1\n", "must be a table"),

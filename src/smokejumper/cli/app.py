@@ -37,11 +37,14 @@ def _register_commands() -> None:
     # Each module adds its commands to `app`; imports inside them stay lazy.
     from smokejumper.cli import (  # noqa: F401
         alerts_cmd,
+        chain_cmd,
         demo_cmd,
         drivers_cmd,
+        enrich_cmd,
         frontline_cmd,
         ingest_cmd,
         metrics_cmd,
+        risk_cmd,
         scan_cmd,
         text_cmd,
         workspace_cmd,

@@ -34,18 +34,24 @@ def demo(
     = True,
     force: Annotated[bool, typer.Option(help="Rebuild the demo over an existing workspace.")]
     = False,
+    enrich: Annotated[bool, typer.Option(
+        "--enrich/--no-enrich", help="Read the comments and transcripts (redaction, "
+        "sentiment, themes, conversation quality) with the fast lexicon and keyword models, "
+        "so that the scan also watches each theme's share of the comments.")] = True,
     scan: Annotated[bool, typer.Option(
         "--scan/--no-scan", help="Scan the new workspace for smoke and show what it found.")]
     = True,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Build the demo company (a telecom with planted truths) into a workspace, load it,
-    and scan it for smoke."""
+    read what its customers wrote, and scan it for smoke."""
     from smokejumper.simulate import build_demo
 
     reporter = reporter_for(fmt)
     ws, summary = build_demo(directory, size=size.value, seed=seed, incidents=incidents,
                              force=force, reporter=reporter)
+    if enrich:
+        ws.text.enrich(source="all", model="vader", themes="keywords")
     alerts = []
     if scan:
         with reporter.progress("Scanning for smoke"):

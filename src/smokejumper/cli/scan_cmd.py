@@ -48,9 +48,11 @@ def scan(
     try:
         alerts = ws.smoke.scan(since=since, metrics=metric or None, grain=grain)
         if save:
+            from smokejumper.smoke.service_ops import notify, review
+
             ws.smoke.save(alerts)
-            ws.smoke.review()
-            ws.smoke.notify()
+            review(ws)
+            notify(ws)
     finally:
         ws.close()
     if fmt is not OutputFormat.table:

@@ -94,3 +94,108 @@ def _show(result: dict[str, Any]) -> None:
         console.print(f"taught on {training['n']:,} examples; {training['folds']}-fold "
                       f"accuracy {training['accuracy']:.3f}, macro-F1 "
                       f"{training['macro_f1']:.3f}", highlight=False)
+
+
+class DiscoverSource(StrEnum):
+    responses = "responses"
+    interactions = "interactions"
+
+
+@text_app.command("themes")
+def themes_command(
+    discover: Annotated[bool, typer.Option(
+        "--discover", help="Find what customers write about that no theme explains, and "
+        "which of those topics are growing (emerging) against the baseline.")] = False,
+    since: Annotated[str | None, typer.Option(
+        "--since", help="First day of the window to look at (YYYY-MM-DD; default: 28 days "
+        "before --until).", show_default=False)] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Day after the window (YYYY-MM-DD; default: the day after the "
+        "newest text).", show_default=False)] = None,
+    baseline_days: Annotated[int, typer.Option(
+        "--baseline-days", min=1, help="Days before --since to compare with.")] = 90,
+    source: Annotated[DiscoverSource, typer.Option(
+        "--source", "-s", help="Survey comments (responses) or transcripts "
+        "(interactions).")] = DiscoverSource.responses,
+    model: Annotated[str, typer.Option(
+        "--model", help="Which tagger decides what the themes already explain: hybrid, "
+        "keywords, none, or auto (hybrid when the text extra is installed).")] = "auto",
+    sample: Annotated[int, typer.Option(
+        "--sample", min=10, help="At most this many texts per window (a random "
+        "sample).")] = 2000,
+    vectors: Annotated[str, typer.Option(
+        "--vectors", help="How texts are compared for clustering: embeddings, tfidf (fast, "
+        "no extra), or auto (embeddings when the text extra is installed).")] = "auto",
+    alpha: Annotated[float, typer.Option(
+        "--alpha", min=0.0, max=1.0, help="Significance level for growth (corrected for "
+        "the number of topics).")] = 0.01,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """The workspace's themes, or (with --discover) new topics in recent texts.
+
+    --discover clusters the recent texts that no [themes.*] theme explains, names each
+    topic by its most distinctive words, and flags as emerging the topics whose share of
+    all texts grew significantly against the baseline window. Examples are redacted.
+    """
+    from smokejumper.cli.common import open_workspace
+
+    ws = open_workspace(reporter_for(fmt))
+    try:
+        if not discover:
+            taxonomy = ws.text.taxonomy()
+            rows = [] if taxonomy is None else [
+                {"theme": t.name, "parent": t.parent, "description": t.description,
+                 "keywords": len(t.keywords), "examples": len(t.examples)}
+                for t in taxonomy.themes]
+            if fmt is OutputFormat.table:
+                _show_taxonomy(rows)
+            else:
+                print_json({"themes": rows})
+            return
+        from smokejumper.text.discovery import DiscoveryConfig, discover_in_workspace
+
+        result = discover_in_workspace(
+            ws, source=source.value, since=since, until=until, baseline_days=baseline_days,
+            model=model, sample=sample, config=DiscoveryConfig(alpha=alpha, vectors=vectors))
+    finally:
+        ws.close()
+    if fmt is OutputFormat.table:
+        _show_discovery(result)
+    else:
+        print_json(result)
+
+
+def _show_taxonomy(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    if not rows:
+        console.print("No themes: add [themes.NAME] tables to smokejumper.toml.")
+        return
+    grid = Table(title="Themes", title_justify="left")
+    for name in ("theme", "parent", "description", "keywords", "examples"):
+        grid.add_column(name, justify="right" if name in ("keywords", "examples") else "left")
+    for row in rows:
+        grid.add_row(row["theme"], row["parent"] or "", row["description"],
+                     str(row["keywords"]), str(row["examples"]))
+    console.print(grid)
+
+
+def _show_discovery(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    current, baseline = result["current"], result["baseline"]
+    grid = Table(title=f"Topics no theme explains · {current['since']}..{current['until']} "
+                       f"({current['texts']:,} texts) vs {baseline['since']}.."
+                       f"{baseline['until']} ({baseline['texts']:,})", title_justify="left")
+    for name in ("topic", "words", "now", "before", "share now", "share before", "growth",
+                 "p", "emerging"):
+        grid.add_column(name, justify="left" if name in ("topic", "words") else "right")
+    for theme in result["themes"]:
+        grid.add_row(theme["name"], ", ".join(theme["top_words"]), f"{theme['n_current']:,}",
+                     f"{theme['n_baseline']:,}", f"{theme['share_current']:.2%}",
+                     f"{theme['share_baseline']:.2%}", f"{theme['growth']:.1f}×",
+                     f"{theme['p_value']:.2g}", "yes" if theme["emerging"] else "")
+    console.print(grid)
+    for theme in result["themes"]:
+        if theme["emerging"]:
+            console.print(f"[bold]{theme['name']}[/bold]: " + " | ".join(theme["examples"]))

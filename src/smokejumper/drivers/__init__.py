@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from smokejumper.drivers.api import KeyDriverConfig, analyse_key_drivers, key_drivers
 from smokejumper.drivers.quadrant import driver_performance, importance_performance
+from smokejumper.drivers.themes import theme_impact
 from smokejumper.errors import DriverError
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "driver_performance",
     "importance_performance",
     "key_drivers",
+    "theme_impact",
 ]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from smokejumper.errors import DriverError, SmokejumperError
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
     import pandas as pd
 
+    from smokejumper.drivers.chain import ServiceProfitChain
+    from smokejumper.drivers.churn import ChurnCalibration
+    from smokejumper.drivers.risk import ChurnStudy, SegmentRisk
     from smokejumper.workspace import Workspace
 
 #: outcome → (responses column, whether it is a yes/no outcome)
@@ -249,6 +253,67 @@ class DriverService:
             importance_cut=placed.attrs["importance_cut"],
             performance_cut=placed.attrs["performance_cut"])
         return out
+
+    # -- the service profit chain and bright spots (smokejumper.drivers.chain, .bright_spots)
+    def chain(self, grain: str = "month", **settings: Any) -> ServiceProfitChain:
+        """The service profit chain: employee → service → customer → churn links per team
+        and period, each a slope with an interval (``ChainConfig`` fields as keywords)."""
+        from smokejumper.drivers.chain import ChainConfig, service_profit_chain
+
+        return service_profit_chain(self.workspace, ChainConfig(grain=grain, **settings))
+
+    def bright_spots(self, **settings: Any) -> pd.DataFrame:
+        """Delighted against negative customers, fact by fact, with effect sizes
+        (``BrightSpotConfig`` fields as keywords)."""
+        from smokejumper.drivers.bright_spots import BrightSpotConfig, contrast_facts
+
+        return contrast_facts(self.workspace, BrightSpotConfig(**settings))
+
+    def deviants(self, level: str = "team", **settings: Any) -> pd.DataFrame:
+        """Units whose NPS beats what their mix predicts, shrunk, with what the top ones do
+        differently in ``attrs["profiles"]`` (``DeviantConfig`` fields as keywords)."""
+        from smokejumper.drivers.bright_spots import DeviantConfig, positive_deviants
+
+        return positive_deviants(self.workspace, DeviantConfig(level=level, **settings))
+
+    # -- churn and revenue at risk, theme impact (drivers/risk.py, drivers/themes.py) ------
+    def churn_study(self, horizon_days: int = 90, **settings: Any) -> ChurnStudy:
+        """The churn inputs and fitted models for one horizon (cached per settings);
+        ``settings`` are :class:`~smokejumper.drivers.churn.ChurnModelConfig` fields."""
+        from smokejumper.drivers.churn import ChurnModelConfig
+        from smokejumper.drivers.risk import ChurnStudy
+
+        config = ChurnModelConfig(horizon_days=horizon_days, **settings)
+        studies: dict[Any, ChurnStudy] = self.__dict__.setdefault("_churn_studies", {})
+        if config not in studies:
+            studies[config] = ChurnStudy(self.workspace, config)
+        return studies[config]
+
+    def churn_calibration(self, horizon_days: int = 90, bins: int = 10,
+                          **settings: Any) -> ChurnCalibration:
+        """AUC, Brier score and reliability table of the churn model on the latest cutoff
+        whose horizon is in the data, fitted only on outcomes known by that cutoff."""
+        return self.churn_study(horizon_days, **settings).calibration(bins)
+
+    def risk(self, segment: Mapping[str, Any] | None = None, horizon_days: int = 90, *,
+             as_of: date | None = None, confidence: float = 0.95,
+             **settings: Any) -> SegmentRisk:
+        """Expected lost customers and revenue at risk over ``horizon_days`` from ``as_of``
+        (default: the day after the last event) for ``segment``, e.g. ``{"region": "North",
+        "touchpoint": "call_centre"}``, with intervals, the base rate and the model's AUC."""
+        return self.churn_study(horizon_days, **settings).risk(segment, as_of, confidence)
+
+    def theme_impact(self, *, by_sentiment: bool = False, commented_only: bool = False,
+                     confidence: float = 0.95, bootstrap: int = 0,
+                     seed: int = 0) -> pd.DataFrame:
+        """NPS impact of each theme in ``enrichment_themes``: all-minus-without and
+        regression-adjusted, with intervals (see :func:`smokejumper.drivers.theme_impact`)."""
+        from smokejumper.drivers.themes import theme_impact, workspace_theme_table
+
+        frame = workspace_theme_table(self.workspace, by_sentiment=by_sentiment,
+                                      commented_only=commented_only)
+        return theme_impact(frame, "nps", list(frame.columns[1:]), confidence=confidence,
+                            bootstrap=bootstrap, seed=seed)
 
     def _defaults(self, frame: pd.DataFrame, outcome: str) -> list[str]:
         """Candidates with values on at least MIN_COVERAGE of rows and MIN_VALUES values."""

@@ -120,6 +120,10 @@ def builtin_definitions(repeat_window_days: int = 7) -> dict[str, MetricDefiniti
           description="% of interactions with an upsell."),
         d("contacts", "count", "interactions", "Contacts", higher_is_better=False,
           builtin=True, description="Number of interactions (interval: exact Poisson)."),
+        d("sentiment", "mean", "enriched_responses", "Sentiment", column="sentiment",
+          builtin=True,
+          description="Mean sentiment (-1..1) of responses' comments, from their latest "
+          "enrichment (smokejumper enrich)."),
     ]
     return {m.name: m for m in metrics}
 
@@ -182,7 +186,10 @@ def validate_definition(definition: MetricDefinition) -> None:
 
 def workspace_definitions(config: WorkspaceConfig) -> dict[str, MetricDefinition]:
     """Built-ins, then the workspace's own (same name overrides the built-in)."""
+    from smokejumper.metrics.text import theme_definitions
+
     definitions = builtin_definitions(config.analysis.repeat_window_days)
+    definitions.update(theme_definitions(config.themes))
     for name, metric in config.metrics.items():
         definitions[name] = definition_from_config(name, metric)
     return definitions

@@ -111,8 +111,19 @@ class MetricsEngine:
         definitions = self.definitions()
         names = [metrics] if isinstance(metrics, str) else list(metrics)
         needed = {definitions[m].table for m in names if m in definitions}
-        tables = {name: self.store.table(name) for name in sorted(needed)}
+        tables = {name: self.table(name) for name in sorted(needed)}
         return plan_queries(tables, definitions, names, by, grain, filters, start, end)
+
+    def table(self, name: str) -> Any:
+        """A store table, or a derived one (``enriched_responses``: see metrics.text)."""
+        from smokejumper.metrics.text import ENRICHED_RESPONSES, enriched_responses
+
+        if name == ENRICHED_RESPONSES:
+            return enriched_responses(self.store.table("responses"),
+                                      self.store.table("enrichments"),
+                                      self.store.table("enrichment_themes"),
+                                      list(self.config.themes))
+        return self.store.table(name)
 
     def compute(self, metrics: Sequence[str], by: Sequence[str] = (), grain: str | None = None,
                 filters: Mapping[str, Any] | None = None, start: TimeLike | None = None,

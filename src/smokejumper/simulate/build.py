@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 from smokejumper.errors import WorkspaceError
 from smokejumper.reporter import Reporter, SilentReporter
 from smokejumper.simulate import model as m
-from smokejumper.simulate import phrases as ph
 from smokejumper.simulate.generate import SIDECAR_NAMES, TABLE_NAMES, Simulation
+from smokejumper.simulate.taxonomy import demo_themes_toml
 from smokejumper.simulate.truth import TRUTH_FILE, ground_truth
 
 if TYPE_CHECKING:
@@ -114,11 +114,7 @@ def _clear(root: Path) -> None:
 
 
 def _themes_toml() -> str:
-    lines = ["", "# The demo company's theme taxonomy (written by `smokejumper demo`)."]
-    for name, theme in ph.THEMES.items():
-        lines += [f"[themes.{name}]", f"description = {json.dumps(theme.description)}",
-                  f"parent = {json.dumps(theme.parent)}", ""]
-    return "\n".join(lines)
+    return demo_themes_toml()
 
 
 def write_company(sim: Simulation, data_dir: Path, reporter: Reporter) -> dict[str, int]:

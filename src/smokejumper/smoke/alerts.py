@@ -11,8 +11,8 @@ adjusted p-value) and materiality (shift × responses affected), and its root ca
 ...               revenue_at_risk=None, severity="high", z=6.1, p_value=1e-9, q_value=1e-7)
 >>> alert.fingerprint
 'nps|touchpoint=app|2025-03-03'
->>> sorted(alert.summary())[:4]
-['after', 'before', 'customers_affected', 'high']
+>>> list(alert.summary())[:5]
+['metric', 'segment', 'start', 'before', 'after']
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from datetime import date
 from typing import Any, Literal
 
 Severity = Literal["low", "medium", "high", "critical"]
+#: how the smoke shows: a level shift that persists, a spike in the share of a contact
+#: reason or theme, or a slow decline (a trend over the last periods)
+Pattern = Literal["shift", "spike", "decline"]
 #: severities, least first
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
@@ -46,6 +49,7 @@ class Alert:
     (None: still going at the last period scanned). ``effect``: ``after - before``.
     ``root_cause``: ``{"segment": {...}, "share": float}`` dicts, largest share first.
     ``related``: other segments (and metrics) that showed the same incident.
+    ``pattern``: ``shift``, ``spike`` or ``decline`` (see :data:`Pattern`).
     """
 
     metric: str
@@ -63,6 +67,7 @@ class Alert:
     q_value: float
     root_cause: tuple[dict[str, Any], ...] = ()
     related: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    pattern: Pattern = "shift"
 
     @property
     def effect(self) -> float:
@@ -83,7 +88,9 @@ class Alert:
                 "customers_affected": int(self.customers_affected),
                 "severity": self.severity,
                 "root_cause": [{"segment": dict(c["segment"]), "share": _finite(c["share"])}
-                               for c in self.root_cause]}
+                               for c in self.root_cause],
+                "pattern": self.pattern, "end": self.end.isoformat() if self.end else None,
+                "revenue_at_risk": _finite(self.revenue_at_risk)}
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-ready (dates as ISO text)."""

@@ -44,6 +44,9 @@ class DetectorConfig:
     ``min_n``: fewest responses in the window and outside it.
     ``min_effect``: smallest shift that matters, in the metric's units (NPS points, %).
     ``chunk``: series evaluated at once (bounds memory).
+    ``max_windows``: beyond this many windows (long daily series), window lengths are
+    tried on a geometric grid (2, 3, 4, 6, 8, 11... periods) instead of every length.
+    ``decline_periods``: how far back a slow decline may have started.
     """
 
     fdr: float = 0.01
@@ -52,6 +55,8 @@ class DetectorConfig:
     min_n: int = 30
     min_effect: float = 3.0
     chunk: int = 400
+    max_windows: int = 2000
+    decline_periods: int = 26
 
     def __post_init__(self) -> None:
         if not 0 < self.fdr < 1:
@@ -85,14 +90,25 @@ class Shifts:
 
 
 def windows(periods: int, config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Every (start, end) pair a series of ``periods`` periods is tested on.
+    """Every (start, end) pair a series of ``periods`` periods is tested on: windows of at
+    least ``min_window`` periods, and the latest period alone (a drop that just began).
 
     >>> starts, ends = windows(7, DetectorConfig(min_baseline=4, min_window=2))
     >>> list(zip(starts.tolist(), ends.tolist()))
-    [(4, 6), (4, 7), (5, 7)]
+    [(4, 6), (4, 7), (5, 7), (6, 7)]
     """
     pairs = [(a, b) for a in range(config.min_baseline, periods - config.min_window + 1)
              for b in range(a + config.min_window, periods + 1)]
+    if len(pairs) > config.max_windows:  # long series: a geometric grid of lengths
+        lengths = np.unique(np.round(np.geomspace(
+            config.min_window, max(periods - config.min_baseline, config.min_window),
+            24)).astype(int))
+        pairs = [(a, min(a + int(length), periods))
+                 for a in range(config.min_baseline, periods - config.min_window + 1)
+                 for length in lengths if a + length <= periods or length == lengths[-1]]
+        pairs = sorted(set(pairs))
+    if periods - 1 >= config.min_baseline and (periods - 1, periods) not in pairs:
+        pairs.append((periods - 1, periods))  # the latest period alone: early warning
     if not pairs:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     array = np.asarray(pairs, dtype=np.int64)
@@ -116,22 +132,28 @@ def overdispersion(n: np.ndarray, total: np.ndarray, variance: np.ndarray) -> np
     return np.where(enough, np.fmax(1.0, median / chi2_median), 1.0)
 
 
-def detect_shifts(n: np.ndarray, total: np.ndarray, squares: np.ndarray,
-                  config: DetectorConfig, higher_is_better: bool = True) -> Shifts:
-    """The best window of every series and its p-value (see the module docstring)."""
-    n, total, squares = (np.asarray(a, dtype=np.float64) for a in (n, total, squares))
-    series, periods = n.shape
+def series_variance(n: np.ndarray, total: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    """Each series' score variance per response, inflated by its overdispersion."""
     count, whole = n.sum(axis=1), total.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         variance = np.clip((squares.sum(axis=1) - whole * whole / count) / (count - 1),
                            0.0, None)
     variance = np.where(np.isfinite(variance), variance, 0.0)
-    variance = variance * overdispersion(n, total, variance)
+    return variance * overdispersion(n, total, variance)
+
+
+def detect_shifts(n: np.ndarray, total: np.ndarray, squares: np.ndarray,
+                  config: DetectorConfig, higher_is_better: bool = True) -> Shifts:
+    """The best window of every series and its p-value (see the module docstring)."""
+    n, total, squares = (np.asarray(a, dtype=np.float64) for a in (n, total, squares))
+    series, periods = n.shape
+    variance = series_variance(n, total, squares)
     starts, ends = windows(periods, config)
     sign = -1.0 if higher_is_better else 1.0
     cum_n = np.concatenate([np.zeros((series, 1)), np.cumsum(n, axis=1)], axis=1)
     cum_s = np.concatenate([np.zeros((series, 1)), np.cumsum(total, axis=1)], axis=1)
-    tests = effective_windows(periods, config.min_baseline, config.min_window)
+    tests = effective_windows(periods, config.min_baseline, config.min_window,
+                              max_windows=config.max_windows)
     results = []
     for only_recent, count in ((False, tests[0]), (True, tests[1])):
         out = {name: np.full(series, np.nan) for name in
@@ -192,11 +214,13 @@ def _best_windows(cum_n: np.ndarray, cum_s: np.ndarray, variance: np.ndarray,
 
 @lru_cache(maxsize=64)
 def effective_windows(periods: int, min_baseline: int, min_window: int,
-                      simulations: int = 2000, seed: int = 20260101) -> tuple[float, float]:
+                      simulations: int = 2000, seed: int = 20260101,
+                      max_windows: int = 2000) -> tuple[float, float]:
     """How many independent tests the windows of a series are worth (all windows; those
     still open at the last period): calibrated so that a normal tail with that many
     tests matches the simulated null maximum's 99th percentile."""
-    config = DetectorConfig(min_baseline=min_baseline, min_window=min_window, min_n=1)
+    config = DetectorConfig(min_baseline=min_baseline, min_window=min_window, min_n=1,
+                            max_windows=max_windows)
     starts, ends = windows(periods, config)
     if starts.size == 0:
         return 1.0, 1.0
@@ -245,3 +269,75 @@ def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
     q = np.empty(m)
     q[order] = np.clip(adjusted, 0.0, 1.0)
     return q
+
+
+@dataclass(frozen=True)
+class Declines:
+    """The steepest recent decline of each series (arrays, one element per series).
+
+    ``start``: first period of the trailing window the trend was fitted on (it runs to
+    the last period); ``slope``: change per period (metric units); ``z``: the slope's
+    standardised size (positive: worsening); ``p_value``: adjusted for the window
+    lengths tried; ``drop``: the fitted change over the window.
+    """
+
+    start: np.ndarray
+    slope: np.ndarray
+    z: np.ndarray
+    p_value: np.ndarray
+    drop: np.ndarray
+
+
+def detect_declines(n: np.ndarray, total: np.ndarray, squares: np.ndarray,
+                    max_length: int = 26, min_length: int = 4, higher_is_better: bool = True,
+                    min_n: int = 30) -> Declines:
+    """Slow declines: for each candidate start ``s`` in the last ``max_length`` periods
+    (at least ``min_length`` before the end), a weighted least-squares fit of the period
+    means to a flat line that bends at ``s`` and then moves linearly to the last period
+    (weights ``n_t / variance``, variance per response with overdispersion, as for
+    shifts); the steepest worsening bend of each series, Bonferroni-adjusted over the
+    starts tried.
+
+    >>> t = np.arange(30)
+    >>> n = np.full((2, 30), 300.0)
+    >>> means = np.vstack([np.where(t >= 14, 30 - 1.5 * (t - 14), 30.0), np.full(30, 30.0)])
+    >>> total, squares = means * n, (70.0 ** 2 + means ** 2) * n
+    >>> found = detect_declines(n, total, squares)
+    >>> bool(found.p_value[0] < 1e-4), bool(found.p_value[1] > 0.05), int(found.start[0])
+    (True, True, 14)
+    """
+    n, total, squares = (np.asarray(a, dtype=np.float64) for a in (n, total, squares))
+    series, periods = n.shape
+    variance = series_variance(n, total, squares)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, total / n, 0.0)
+    sign = -1.0 if higher_is_better else 1.0
+    starts = range(max(1, periods - max_length), periods - min_length + 1)
+    best_z = np.full(series, -np.inf)
+    best_slope = np.full(series, np.nan)
+    best_start = np.zeros(series, dtype=np.int64)
+    t = np.arange(periods, dtype=np.float64)[None, :]
+    w_sum = n.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y_bar = (n * mean).sum(axis=1, keepdims=True) / w_sum
+    for start in starts:
+        x = np.maximum(t - start, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_bar = (n * x).sum(axis=1, keepdims=True) / w_sum
+            sxx = (n * (x - x_bar) ** 2).sum(axis=1)
+            slope = (n * (x - x_bar) * (mean - y_bar)).sum(axis=1) / sxx
+            z = sign * slope / np.sqrt(variance / sxx)
+        after = n[:, start:].sum(axis=1)
+        valid = (after >= min_n) & (sxx > 0) & (variance > 0) & np.isfinite(z)
+        z = np.where(valid, z, -np.inf)
+        better = z > best_z
+        best_z = np.where(better, z, best_z)
+        best_start = np.where(better, start, best_start)
+        best_slope = np.where(better, slope, best_slope)
+    tests = max(len(starts), 1)
+    found = np.isfinite(best_z)
+    p_value = np.where(found, np.clip(stats.norm.sf(np.where(found, best_z, 0.0)) * tests,
+                                      0.0, 1.0), 1.0)
+    drop = best_slope * (periods - 1 - best_start)
+    return Declines(start=best_start, slope=best_slope, z=np.where(found, best_z, np.nan),
+                    p_value=p_value, drop=drop)

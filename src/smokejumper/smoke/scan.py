@@ -2,23 +2,29 @@
 
 ``ws.smoke.scan()`` (a :class:`SmokeService`) runs :func:`scan_workspace`:
 
-1. *Statistics* (:mod:`.segments`): one engine aggregation at the finest grain, rolled up
-   to every single dimension and pair in pandas.
-2. *Detection* (:mod:`.detect`): the best window of each series, p-values adjusted for
-   the windows tried, Benjamini–Hochberg across all series, then materiality.
-3. *One alert per incident*: strongest finding first, the change in its window is
-   localised with :func:`~smokejumper.smoke.explain_change` on the leaves (every
-   dimension); the cause that explains most of the finding's own change becomes the
-   alert's segment, and every other finding that overlaps it in segment and time is
-   folded into the same alert.
+1. *Statistics* (:mod:`.segments`): one engine aggregation per table at the finest grain,
+   rolled up to every single dimension and pair (at daily grain, without each leaf's
+   weekday pattern).
+2. *Detection* (:mod:`.detect`): level shifts (the worst window of each series, p-values
+   adjusted for the windows tried) and slow declines (a bend into a straight decline);
+   spikes are the same test on the share of each contact reason and, once comments are
+   enriched, of each theme. Benjamini–Hochberg across all series, then materiality.
+3. *One alert per incident* (:mod:`.incidents`): strongest finding first; a finding is
+   another view of an incident already found when its segment without those incidents
+   shows no shift of its own (statistics kept up to date by subtraction), or widens one
+   when the rest of its segment drops alike; otherwise it is a new incident, its segment
+   refined (to a parent when the drop spreads, to a pair when it is concentrated). Root
+   causes inside the alert's segment come from
+   :func:`~smokejumper.smoke.explain_change`; customers and revenue from one query.
 
 Nothing is written: the findings are plain data (:class:`~.alerts.Alert`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +33,19 @@ import pandas as pd
 
 from smokejumper.errors import SmokeError
 from smokejumper.smoke.alerts import Alert, Estimate, compatible, contains, severity_of
-from smokejumper.smoke.detect import DetectorConfig, Shifts, benjamini_hochberg, detect_shifts
+from smokejumper.smoke.detect import (
+    DetectorConfig,
+    benjamini_hochberg,
+    detect_declines,
+    detect_shifts,
+)
+from smokejumper.smoke.incidents import MetricView, refine, spreads
 from smokejumper.smoke.segments import (
     MISSING,
     Panel,
-    build_panel,
+    PanelBuilder,
     period_calendar,
+    remove_weekday_effects,
     score_frame,
     stats_query,
 )
@@ -60,6 +73,7 @@ class Finding:
     q_value: float
     effect: float
     impact: float
+    pattern: str = "shift"
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,8 @@ class ScanResult:
     series: int
     periods: int
     grain: str
+    #: seconds spent in the engine (queries) and in analysis (everything else)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class SmokeService:
@@ -118,59 +134,25 @@ class SmokeService:
 
     def notify(self, limit: int = 100) -> int:
         """Send each alert state change not yet sent through each ``[notifiers.*]`` of the
-        toml, once; return how many were sent. A failing notifier keeps its queue."""
-        from smokejumper.smoke.lifecycle import mark_notified, pending_notifications
-        from smokejumper.smoke.notify import (
-            WebhookConfig,
-            alert_message,
-            notifier_from_config,
-            send_email,
-            send_webhook,
-        )
+        toml, once (claimed in the store: parallel runs never send twice); the number
+        sent. A failing notifier keeps its queue and retries later with backoff."""
+        from smokejumper.smoke.service_ops import notify
 
-        engine = self.workspace.operational.engine
-        sent = 0
-        for name, section in self.workspace.config.notifiers.items():
-            notifier = notifier_from_config(name, section)
-            for event_id, record, event in pending_notifications(engine, name, limit):
-                message = alert_message(record.finding, event.to_state, record.alert_id)
-                if isinstance(notifier, WebhookConfig):
-                    send_webhook(notifier, message)
-                else:
-                    send_email(notifier, f"Smokejumper: alert {record.alert_id} "
-                               f"{event.to_state}", message["text"])
-                mark_notified(engine, event_id, name)
-                sent += 1
-        return sent
+        return notify(self.workspace, limit).total
+
+    def digest(self, day: TimeLike | None = None, dry_run: bool = False) -> Any:
+        """The daily digest of alert changes and open alerts, sent once per day through
+        each notifier with ``digest = "daily"`` (``dry_run``: build it, send nothing)."""
+        from smokejumper.smoke.service_ops import digest
+
+        return digest(self.workspace, day, dry_run)
 
     def review(self, k: int | None = None, until: TimeLike | None = None) -> list[Any]:
         """Close watching alerts back inside their baseline for ``k`` periods
         (``[alerts] close_after``, default 3) and re-open relapses; the changed alerts."""
-        from smokejumper.smoke.lifecycle import get_alert, list_alerts, transition, watch_outcome
+        from smokejumper.smoke.service_ops import review
 
-        k = int(k or self.workspace.config.alerts.get("close_after", 3))
-        engine = self.workspace.operational.engine
-        definitions = self.workspace.metrics.definitions()
-        changed = []
-        for record in list_alerts(engine, ["watching"]):
-            events = get_alert(engine, record.alert_id).events
-            since = next(e.at for e in reversed(events) if e.to_state == "watching")
-            definition = definitions.get(record.metric)
-            if definition is None:
-                continue
-            grain = record.finding.get("grain") or self.workspace.config.analysis.grain
-            frame = self.workspace.metrics.compute(
-                [record.metric], grain=grain, filters=record.segment, start=since, end=until)
-            before = record.finding["before"]
-            outcome = watch_outcome(frame, before["low"], before["high"], k,
-                                    definition.higher_is_better)
-            if outcome == "closed":
-                changed.append(transition(engine, record.alert_id, "closed", "watcher",
-                                          f"back inside the baseline for {k} periods"))
-            elif outcome == "relapse":
-                changed.append(transition(engine, record.alert_id, "open", "watcher",
-                                          f"relapse: worse than the baseline for {k} periods"))
-        return changed
+        return review(self.workspace, k, until)
 
 
 def configured_metrics(workspace: Workspace) -> list[str]:
@@ -195,6 +177,13 @@ def scan_workspace(workspace: Workspace, *, since: TimeLike | None = None,
     by_table: dict[str, list[MetricDefinition]] = {}
     for name in names:
         by_table.setdefault(definitions[name].table, []).append(definitions[name])
+    started = time.perf_counter()
+    spikes = spike_definitions(workspace, metrics is None)
+    if metrics is None:
+        spikes += theme_spike_definitions(workspace, definitions)
+    for definition in spikes:
+        by_table.setdefault(definition.table, []).append(definition)
+    engine = time.perf_counter() - started
     alerts: list[Alert] = []
     series = periods = 0
     with workspace.reporter.progress("scanning", total=len(by_table)) as progress:
@@ -202,99 +191,296 @@ def scan_workspace(workspace: Workspace, *, since: TimeLike | None = None,
             table = workspace.table(table_name)
             present = [d for d in dimensions if d in table.columns]
             query = stats_query(table, group, present, grain, end=until)
-            frame = score_frame(query, query.expr.execute())
+            clock = time.perf_counter()
+            raw = query.expr.execute()
+            engine += time.perf_counter() - clock
+            frame = score_frame(query, raw)
             if frame.empty:
                 progress.advance()
                 continue
+            if grain == "day":
+                frame = remove_weekday_effects(frame, present, [d.name for d in group])
             calendar = period_calendar(frame, grain)
-            panel = build_panel(frame, present, [d.name for d in group], periods=calendar)
-            found = analyse(panel, frame, present, group, config)
-            for alert in found:
-                if since is None or pd.Timestamp(alert.start) >= pd.Timestamp(since):
-                    alerts.append(_with_customers(workspace, table_name, alert))
+            builder = PanelBuilder(frame, present, [d.name for d in group], periods=calendar)
+            panel = builder.panel
+            found = analyse(builder, frame, present, group, config)
+            kept = [a for a in found
+                    if since is None or pd.Timestamp(a.start) >= pd.Timestamp(since)]
+            clock = time.perf_counter()
+            alerts.extend(_with_customers(workspace, table_name, kept, until))
+            engine += time.perf_counter() - clock
             series += len(panel.segments) * len(group)
             periods = max(periods, len(calendar))
             progress.advance()
     alerts.sort(key=lambda a: (-_rank(a), -a.z))
-    return ScanResult(alerts, series, periods, grain)
+    total = time.perf_counter() - started
+    timings = {"engine_s": round(engine, 3), "analysis_s": round(total - engine, 3),
+               "total_s": round(total, 3)}
+    return ScanResult(alerts, series, periods, grain, timings)
+
+
+#: metric names of spike series start with this
+SPIKE_PREFIX = "share:"
+#: contacts whose reason is watched for spikes unless ``[alerts] spikes`` says otherwise
+DEFAULT_SPIKES = {"interactions": ("contact_reason",)}
+#: values of a spike column watched at most (the most frequent ones)
+MAX_SPIKE_VALUES = 30
+
+
+def spike_definitions(workspace: Workspace, default: bool = True) -> list[MetricDefinition]:
+    """A share metric per value of each spike column (``[alerts] spikes = {table =
+    [columns]}``; by default the contact reason of interactions), where a rise is smoke:
+    the share of contacts about ``complaint`` jumping in one segment is a spike."""
+    from smokejumper.metrics.definitions import MetricDefinition
+
+    configured = workspace.config.alerts.get("spikes")
+    if configured is None and not default:
+        return []
+    wanted = configured if configured is not None else DEFAULT_SPIKES
+    if not isinstance(wanted, dict):
+        raise SmokeError("[alerts] spikes must be a table of table = [columns], e.g. "
+                         "spikes = { interactions = [\"contact_reason\"] }")
+    out: list[MetricDefinition] = []
+    for table_name, columns in wanted.items():
+        try:
+            table = workspace.table(table_name)
+        except Exception:  # noqa: BLE001 - a table this workspace does not have
+            continue
+        for column in columns:
+            if column not in table.columns:
+                if configured is None:
+                    continue
+                raise SmokeError(f"[alerts] spikes: table '{table_name}' has no column "
+                                 f"'{column}'")
+            known = table.filter(table[column].notnull())
+            counts = (known.group_by(column).aggregate(rows=known.count())
+                      .order_by(ibis_desc("rows")).limit(MAX_SPIKE_VALUES).execute())
+            for value in counts[column].astype(str):
+                quoted = value.replace("\\", "\\\\").replace("'", "\\'")
+                out.append(MetricDefinition(
+                    name=f"{SPIKE_PREFIX}{column}={value}", kind="share", table=table_name,
+                    label=f"share of {table_name} with {column} = {value}",
+                    column=column, condition=f"{column} == '{quoted}'",
+                    higher_is_better=False, scale=100.0))
+    return out
+
+
+def theme_spike_definitions(workspace: Workspace,
+                            definitions: dict[str, MetricDefinition]) -> list[MetricDefinition]:
+    """Each theme's share of the enriched comments (``theme_share:<theme>``), watched for
+    spikes once ``smokejumper enrich`` has run (``[alerts] theme_spikes = false`` to
+    stop)."""
+    from smokejumper.metrics.text import THEME_SHARE
+
+    if not workspace.config.alerts.get("theme_spikes", True):
+        return []
+    shares = [d for name, d in definitions.items() if name.startswith(f"{THEME_SHARE}:")]
+    if not shares:
+        return []
+    try:
+        if workspace.analytics.row_count("enrichments") == 0:
+            return []
+    except Exception:  # noqa: BLE001 - a store from before enrichment: nothing to watch
+        return []
+    return shares
+
+
+def is_spike(metric: str) -> bool:
+    """Whether a metric is a spike series (a contact reason's or a theme's share).
+
+    >>> is_spike("share:contact_reason=complaint"), is_spike("theme_share:price")
+    (True, True)
+    """
+    from smokejumper.metrics.text import THEME_SHARE
+
+    return metric.startswith(SPIKE_PREFIX) or metric.startswith(f"{THEME_SHARE}:")
+
+
+def ibis_desc(column: str) -> Any:
+    import ibis
+
+    return ibis.desc(column)
 
 
 def _rank(alert: Alert) -> int:
     return ("low", "medium", "high", "critical").index(alert.severity)
 
 
-def analyse(panel: Panel, frame: pd.DataFrame, dimensions: Sequence[str],
+def analyse(builder: PanelBuilder, frame: pd.DataFrame, dimensions: Sequence[str],
             definitions: Sequence[MetricDefinition], config: DetectorConfig) -> list[Alert]:
     """Detection, false-discovery control, materiality and merging on one table's panel
     (pure: no I/O; ``customers_affected`` is left at the responses in the window)."""
+    panel = builder.panel
     shifts = {d.name: detect_shifts(panel.n[d.name], panel.total[d.name],
                                     panel.squares[d.name], config, d.higher_is_better)
               for d in definitions}
-    p_all = np.concatenate([shifts[d.name].p_value for d in definitions])
-    q_all = benjamini_hochberg(p_all)
+    declines = {d.name: detect_declines(panel.n[d.name], panel.total[d.name],
+                                        panel.squares[d.name], config.decline_periods,
+                                        higher_is_better=d.higher_is_better,
+                                        min_n=config.min_n)
+                for d in definitions}
+    size = len(panel.segments)
+    # false discoveries are controlled per family: the configured metrics, the spikes
+    q_by_metric: dict[str, np.ndarray] = {}
+    q_decline: dict[str, np.ndarray] = {}
+    for family in (False, True):
+        members = [d for d in definitions if is_spike(d.name) == family]
+        if not members:
+            continue
+        p_all = np.concatenate([shifts[d.name].p_value for d in members]
+                               + [declines[d.name].p_value for d in members])
+        q_all = benjamini_hochberg(p_all)
+        for i, d in enumerate(members):
+            q_by_metric[d.name] = q_all[i * size:(i + 1) * size]
+            q_decline[d.name] = q_all[(len(members) + i) * size:(len(members) + i + 1) * size]
+    last = len(panel.periods)
     findings: list[Finding] = []
-    offset = 0
     for definition in definitions:
-        found = shifts[definition.name]
-        q = q_all[offset:offset + len(panel.segments)]
-        offset += len(panel.segments)
+        found, trend = shifts[definition.name], declines[definition.name]
         sign = 1.0 if definition.higher_is_better else -1.0
+        shape = "spike" if is_spike(definition.name) else "shift"
+        q, q_trend = q_by_metric[definition.name], q_decline[definition.name]
         for row in (int(r) for r in np.flatnonzero(q < config.fdr)):
             effect = float(found.inside[row] - found.before[row])
-            if not sign * effect <= -config.min_effect:
-                continue
             impact = abs(effect) * float(found.n_inside[row]) / 100.0
-            if severity_of(float(q[row]), impact, config.fdr) is None:
-                continue
-            findings.append(Finding(definition.name, int(row), panel.segments[row],
-                                    int(found.start[row]), int(found.end[row]),
-                                    float(found.z[row]), float(found.p_value[row]),
-                                    float(q[row]), effect, impact))
+            if sign * effect <= -config.min_effect \
+                    and severity_of(float(q[row]), impact, config.fdr) is not None:
+                findings.append(Finding(definition.name, row, panel.segments[row],
+                                        int(found.start[row]), int(found.end[row]),
+                                        float(found.z[row]), float(found.p_value[row]),
+                                        float(q[row]), effect, impact, shape))
+        for row in (int(r) for r in np.flatnonzero(q_trend < config.fdr)):
+            effect = float(trend.drop[row])
+            start = int(trend.start[row])
+            impact = abs(effect) / 2 * float(panel.n[definition.name][row, start:].sum()) / 100
+            if sign * effect <= -config.min_effect \
+                    and severity_of(float(q_trend[row]), impact, config.fdr) is not None:
+                findings.append(Finding(definition.name, row, panel.segments[row], start, last,
+                                        float(trend.z[row]), float(trend.p_value[row]),
+                                        float(q_trend[row]), effect, impact, "decline"))
+    findings = _one_shape_per_series(findings, panel)
     findings.sort(key=lambda f: -f.z)
-    q_by_metric = {}
-    offset = 0
-    for definition in definitions:
-        q_by_metric[definition.name] = q_all[offset:offset + len(panel.segments)]
-        offset += len(panel.segments)
     signs = {d.name: 1.0 if d.higher_is_better else -1.0 for d in definitions}
+    views = {d.name: MetricView(panel.segments, panel.n[d.name], panel.total[d.name],
+                                panel.squares[d.name]) for d in definitions}
     incidents: list[dict[str, Any]] = []
-    rows = _Rows(frame, panel.periods)
+    outside = _Outside(builder)
     for finding in findings:
         sign = signs[finding.metric]
-        same = next((i for i in incidents
-                     if _explains(rows, i, finding, sign, config.min_effect)), None)
+        wider = _widens(views, incidents, finding, sign, config.min_effect)
+        if wider is not None:  # the incident reaches beyond its segment: it is this one
+            wider["related"].append(_related(panel, replace(
+                finding, segment=wider["segment"], start=wider["start"])))
+            wider.update(segment=dict(finding.segment), row=finding.row,
+                         metric=finding.metric,
+                         finding=replace(finding, start=wider["start"], end=wider["end"]))
+            outside.remove(finding.segment)
+            continue
+        same = outside.explained_by(incidents, finding, sign, config.min_effect)
         if same is not None:  # another view of an incident already found
             same["related"].append(_related(panel, finding))
             continue
-        segment, causes = explain_finding(frame, dimensions, finding, sign, panel.periods)
         found = shifts[finding.metric]
-        index = panel.index_of(segment)
-        row = finding.row if index is None else index
-        if index is None or not q_by_metric[finding.metric][row] < config.fdr:
-            row, segment = finding.row, dict(finding.segment)
-            causes = [{"segment": dict(segment), "share": 1.0}]
+        row = refine(views[finding.metric], finding.row, finding.start, finding.end,
+                     sign=sign, min_effect=config.min_effect)
+        segment = dict(panel.segments[row])
         start, end = int(found.start[row]), int(found.end[row])
-        if end <= finding.start or start >= finding.end:  # its own window is elsewhere
-            row, segment, start, end = finding.row, finding.segment, finding.start, finding.end
+        own = q_by_metric[finding.metric][row] < config.fdr and finding.pattern != "decline"
+        if not own or end <= finding.start or start >= finding.end:  # its window is elsewhere
+            start, end = finding.start, finding.end
         same = next((i for i in incidents if _nested(i["segment"], segment)
                      and i["start"] < end and i["end"] > start), None)
         if same is not None:  # localised to an incident already found
             same["related"].append(_related(panel, finding))
             continue
         incidents.append({"metric": finding.metric, "row": row, "segment": segment,
-                          "start": start, "end": end, "causes": causes, "related": []})
+                          "start": start, "end": end, "related": [],
+                          "pattern": finding.pattern,
+                          "finding": replace(finding, row=row, segment=segment, start=start,
+                                             end=end)})
+        outside.remove(segment)
+    rows = _Rows(builder)
+    # an incident found early may be the sum of incidents found after it
+    for incident in sorted(incidents, key=lambda i: i["finding"].z):
+        others = [i for i in incidents if i is not incident]
+        finding = incident["finding"]
+        owner = _explained_by(rows, others, finding, signs[finding.metric],
+                              config.min_effect)
+        if owner is not None:
+            owner["related"].extend([_related(panel, finding), *incident["related"]])
+            incidents.remove(incident)
+    for incident in incidents:
+        incident["causes"] = root_causes(builder, frame, dimensions, incident["metric"],
+                                         incident["segment"], incident["start"],
+                                         incident["end"], signs[incident["metric"]],
+                                         panel.periods)
     alerts = []
     for incident in incidents:
-        metric, row = incident["metric"], incident["row"]
+        metric, row, finding = incident["metric"], incident["row"], incident["finding"]
         found = shifts[metric]
-        q_value = float(q_by_metric[metric][row])
-        effect = float(found.inside[row] - found.before[row])
-        impact = abs(effect) * float(found.n_inside[row]) / 100.0
+        if incident["pattern"] == "decline":
+            z, p_value, q_value = finding.z, finding.p_value, finding.q_value
+            impact = finding.impact
+        else:
+            z, p_value = float(found.z[row]), float(found.p_value[row])
+            q_value = float(q_by_metric[metric][row])
+            impact = abs(float(found.inside[row] - found.before[row])) \
+                * float(found.n_inside[row]) / 100.0
         severity = severity_of(q_value, impact, config.fdr) or "low"
-        alerts.append(_alert(panel, metric, row, incident["segment"], incident["start"],
-                             incident["end"], found, q_value, severity,
-                             incident["causes"], incident["related"]))
+        alerts.append(_alert(panel, metric, row, incident, z, p_value, q_value, severity))
     return alerts
+
+
+def _widens(views: dict[str, MetricView], incidents: Sequence[dict[str, Any]],
+            finding: Finding, sign: float, min_effect: float) -> dict[str, Any] | None:
+    """The incident found so far that ``finding`` shows to be wider: the finding's segment
+    contains the incident's, and the rest of it drops as the incident does (in the
+    finding's metric, over the incident's window)."""
+    view = views[finding.metric]
+    for incident in incidents:
+        if incident["segment"] == finding.segment \
+                or not contains(finding.segment, incident["segment"]) \
+                or not (incident["start"] < finding.end and incident["end"] > finding.start):
+            continue
+        inner = view.row(incident["segment"])
+        if inner is not None and spreads(view, finding.row, inner, incident["start"],
+                                         incident["end"], sign, min_effect) is not None:
+            return incident
+    return None
+
+
+def _one_shape_per_series(findings: list[Finding], panel: Panel) -> list[Finding]:
+    """Where a series shows both a shift and a slow decline, the one that fits its period
+    means better (weighted least squares: a step down and back up, or a bend into a
+    straight line) is kept."""
+    by_series: dict[tuple[str, int], list[Finding]] = {}
+    for finding in findings:
+        by_series.setdefault((finding.metric, finding.row), []).append(finding)
+    kept = []
+    for (metric, row), group in by_series.items():
+        if len(group) == 1:
+            kept.extend(group)
+            continue
+        n, total = panel.n[metric][row], panel.total[metric][row]
+        kept.append(min(group, key=lambda f: _misfit(n, total, f)))
+    return kept
+
+
+def _misfit(n: np.ndarray, total: np.ndarray, finding: Finding) -> float:
+    """Weighted squared error of the finding's shape fitted to a series' period means."""
+    seen = n > 0
+    mean = np.where(seen, total / np.where(seen, n, 1.0), 0.0)
+    t = np.arange(len(n), dtype=np.float64)
+    if finding.pattern == "decline":
+        x = np.maximum(t - finding.start, 0.0)
+        design = np.column_stack([np.ones_like(t), x])
+    else:
+        inside = (t >= finding.start) & (t < finding.end)
+        design = np.column_stack([np.ones_like(t), inside.astype(np.float64)])
+    weight = np.sqrt(n)
+    coef, *_ = np.linalg.lstsq(design * weight[:, None], mean * weight, rcond=None)
+    residual = (mean - design @ coef) * weight
+    return float((residual ** 2).sum())
 
 
 #: a finding whose remainder, outside an incident's segment, shifts less than this is
@@ -302,57 +488,106 @@ def analyse(panel: Panel, frame: pd.DataFrame, dimensions: Sequence[str],
 EXPLAINED_Z = 3.5
 
 
+class _Outside:
+    """Every segment's statistics without the rows of the incidents found so far, kept
+    up to date by subtraction, so that "does this finding shift outside them?" is one
+    look-up (see :func:`_explained_by` for the rule)."""
+
+    def __init__(self, builder: PanelBuilder) -> None:
+        panel = builder.panel
+        self.builder = builder
+        self.removed = np.zeros(len(builder.t), dtype=bool)
+        self.views = {m: MetricView(panel.segments, panel.n[m].copy(), panel.total[m].copy(),
+                                    panel.squares[m].copy()) for m in builder.metrics}
+
+    def remove(self, segment: dict[str, str]) -> None:
+        rows = self.builder.row_mask(segment) & ~self.removed
+        if not rows.any():
+            return
+        self.removed |= rows
+        sums = self.builder.flat_sums(rows)
+        for metric, view in self.views.items():
+            for part, array in (("n", view.n), ("sum", view.total),
+                                ("squares", view.squares)):
+                array.reshape(-1)[:] -= sums[f"{metric}:{part}"]
+
+    def explained_by(self, incidents: Sequence[dict[str, Any]], finding: Finding,
+                     sign: float, min_effect: float) -> dict[str, Any] | None:
+        overlapping, owner = _candidates(incidents, finding)
+        if owner is not None or not overlapping:
+            return owner
+        rest = self.views[finding.metric].change(finding.row, finding.start, finding.end)
+        if rest.n >= 1 and rest.z(sign) >= EXPLAINED_Z and rest.drop(sign) >= min_effect:
+            return None
+        return _largest(self.builder, overlapping, finding)
+
+
 class _Rows:
-    """The finest-grain frame as numpy arrays, with cached ``dimension == value`` masks."""
+    """Row masks and metric columns of a builder's frame, for the few checks that need
+    the leaves themselves."""
 
-    def __init__(self, frame: pd.DataFrame, periods: pd.DatetimeIndex) -> None:
-        from smokejumper.metrics.cube import PERIOD
-
-        self.frame = frame
-        self.period = periods.get_indexer(frame[PERIOD])
-        self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self._columns: dict[str, np.ndarray] = {}
+    def __init__(self, builder: PanelBuilder) -> None:
+        self.builder = builder
+        self.period = builder.t
+        self._masks: dict[frozenset[tuple[str, str]], np.ndarray] = {}
 
     def mask(self, segment: dict[str, str]) -> np.ndarray:
-        result = np.ones(len(self.frame), dtype=bool)
-        for key in segment.items():
-            if key not in self._masks:
-                self._masks[key] = (self.frame[key[0]] == key[1]).to_numpy()
-            result &= self._masks[key]
-        return result
+        key = frozenset(segment.items())
+        if key not in self._masks:
+            self._masks[key] = self.builder.row_mask(segment)
+        return self._masks[key]
 
     def column(self, name: str) -> np.ndarray:
-        if name not in self._columns:
-            self._columns[name] = self.frame[name].to_numpy(dtype=np.float64)
-        return self._columns[name]
+        return self.builder.values[name]
 
 
-def _explains(rows: _Rows, incident: dict[str, Any], finding: Finding, sign: float,
-              min_effect: float) -> bool:
-    """Whether ``incident`` explains ``finding``: they overlap in segment and time, and
-    the finding's segment without the incident's shows no shift of its own in its window
-    (against the periods before it): not credible, or smaller than ``min_effect``."""
-    segment = incident["segment"]
-    if not compatible(segment, finding.segment):
-        return False
-    if not (incident["start"] < finding.end and incident["end"] > finding.start):
-        return False
-    if contains(segment, finding.segment):
-        return True
-    rest = rows.mask(finding.segment) & ~rows.mask(segment)
+def _candidates(incidents: Sequence[dict[str, Any]], finding: Finding
+                ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The incidents overlapping a finding in segment and time, and the first of them
+    whose segment contains the finding's (None when none does)."""
+    overlapping = [i for i in incidents if compatible(i["segment"], finding.segment)
+                   and i["start"] < finding.end and i["end"] > finding.start]
+    owner = next((i for i in overlapping if contains(i["segment"], finding.segment)), None)
+    return overlapping, owner
+
+
+def _largest(builder: PanelBuilder, overlapping: list[dict[str, Any]],
+             finding: Finding) -> dict[str, Any]:
+    """The incident a finding goes with: the one sharing most of its segment (the
+    strongest first among equals)."""
+    return max(overlapping, key=lambda i: len(set(i["segment"].items())
+                                              & set(finding.segment.items())))
+
+
+def _explained_by(rows: _Rows, incidents: Sequence[dict[str, Any]], finding: Finding,
+                  sign: float, min_effect: float) -> dict[str, Any] | None:
+    """The incident already found that ``finding`` is another view of, if any.
+
+    The candidates overlap the finding in segment and time; the finding is explained
+    when one of them contains it, or when its segment without all of them shows no
+    shift of its own in its window (against the periods before it): not credible, or
+    smaller than ``min_effect``. The largest overlapping incident takes it."""
+    overlapping, owner = _candidates(incidents, finding)
+    if owner is not None or not overlapping:
+        return owner
+    inside = rows.mask(finding.segment)
+    rest = inside.copy()
+    for incident in overlapping:
+        rest &= ~rows.mask(incident["segment"])
     metric = finding.metric
-    n, total = rows.column(f"{metric}:n")[rest], rows.column(f"{metric}:sum")[rest]
-    squares, period = rows.column(f"{metric}:squares")[rest], rows.period[rest]
+    n, total = rows.column(f"{metric}:n"), rows.column(f"{metric}:sum")
+    squares, period = rows.column(f"{metric}:squares"), rows.period
     window = (period >= finding.start) & (period < finding.end)
     before = period < finding.start
-    n_in, n_out = n[window].sum(), n[before].sum()
-    if n_in < 1 or n_out < 1:
-        return True
-    count = n.sum()
-    variance = max(squares.sum() / count - (total.sum() / count) ** 2, 1e-9)
-    shift = total[window].sum() / n_in - total[before].sum() / n_out
-    z = -sign * shift / (variance * (1 / n_in + 1 / n_out)) ** 0.5
-    return bool(z < EXPLAINED_Z or -sign * shift < min_effect)
+    n_in, n_out = n[rest & window].sum(), n[rest & before].sum()
+    if n_in >= 1 and n_out >= 1:
+        count = n[rest].sum()
+        variance = max(squares[rest].sum() / count - (total[rest].sum() / count) ** 2, 1e-9)
+        shift = total[rest & window].sum() / n_in - total[rest & before].sum() / n_out
+        z = -sign * shift / (variance * (1 / n_in + 1 / n_out)) ** 0.5
+        if z >= EXPLAINED_Z and -sign * shift >= min_effect:
+            return None
+    return _largest(rows.builder, overlapping, finding)
 
 
 def _nested(a: dict[str, str], b: dict[str, str]) -> bool:
@@ -364,49 +599,40 @@ def _related(panel: Panel, finding: Finding) -> dict[str, Any]:
             "start": panel.periods[finding.start].date().isoformat()}
 
 
-def explain_finding(frame: pd.DataFrame, dimensions: Sequence[str], finding: Finding,
-                    sign: float, periods: pd.DatetimeIndex
-                    ) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """The segment that explains a finding best, and the root causes with their shares
-    of that segment's change (leaves: every dimension; the window against before it)."""
+def root_causes(builder: PanelBuilder, frame: pd.DataFrame, dimensions: Sequence[str], metric: str,
+                segment: dict[str, str], start: int, end: int, sign: float,
+                periods: pd.DatetimeIndex) -> list[dict[str, Any]]:
+    """The combinations inside ``segment`` that explain its change in ``[start, end)``,
+    each with its share of the segment's change: the segment's leaves (every other
+    dimension), the window against the periods before it, localised with
+    :func:`~smokejumper.smoke.explain_change`. A change spread over the whole segment
+    has the segment itself as its one cause."""
     from smokejumper.smoke.localize import LocalizeConfig, explain_change
 
-    metric = finding.metric
-    leaves = _window_leaves(frame, dimensions, metric, finding, periods)
-    if leaves.empty:
-        return finding.segment, []
-    explanation = explain_change(leaves, list(dimensions), actual="actual",
-                                 expected="expected", actual_denominator="responses",
+    whole_cause = [{"segment": dict(segment), "share": 1.0}]
+    inside = np.zeros(len(frame), dtype=bool)
+    inside[builder.keep] = builder.row_mask(segment)
+    others = [d for d in dimensions if d not in segment]
+    leaves = _window_leaves(frame[inside], others, metric, start, end, periods)
+    residual = (leaves["actual"] - leaves["expected"]).to_numpy() * sign
+    whole = -float(residual.sum())
+    if leaves.empty or not others or whole <= 0:
+        return whole_cause
+    explanation = explain_change(leaves, others, actual="actual", expected="expected",
+                                 actual_denominator="responses",
                                  expected_denominator="expected_responses",
                                  config=LocalizeConfig(max_layer=2))
-    residual = (leaves["actual"] - leaves["expected"]).to_numpy() * sign
-    inside = _mask(leaves, finding.segment)
-    best: tuple[float, dict[str, str]] | None = None
-    scored: list[tuple[float, dict[str, str]]] = []
-    for cause in explanation.causes:
-        segment = {k: v for k, v in cause.segment.items() if v != MISSING}
-        if not segment or not compatible(segment, finding.segment):
-            continue
-        part = -float(residual[inside & _mask(leaves, segment)].sum())
-        scored.append((part, segment))
-        if part > 0 and (best is None or part > best[0]):
-            best = (part, segment)
-    chosen = best[1] if best else dict(finding.segment)
-    if best and not (contains(chosen, finding.segment) or contains(finding.segment, chosen)):
-        chosen = {**chosen, **finding.segment} if len({**chosen, **finding.segment}) <= 2 \
-            else chosen
-    whole = -float(residual[_mask(leaves, chosen)].sum())
     causes: list[dict[str, Any]] = []
-    for _part, segment in scored:
-        if not compatible(segment, chosen):
-            continue
-        part = -float(residual[_mask(leaves, chosen) & _mask(leaves, segment)].sum())
-        if part > 0 and whole > 0:
-            causes.append({"segment": segment, "share": round(part / whole, 4)})
+    for cause in explanation.causes:
+        found = {k: v for k, v in cause.segment.items() if v != MISSING}
+        part = -float(residual[_mask(leaves, found)].sum())
+        if found and part > 0:
+            causes.append({"segment": {**segment, **found},
+                           "share": round(min(part / whole, 1.0), 4)})
     causes.sort(key=lambda c: -float(c["share"]))
-    if not causes:
-        causes = [{"segment": dict(chosen), "share": 1.0}]
-    return chosen, causes
+    if not causes or sum(float(c["share"]) for c in causes) < 0.5:
+        return whole_cause  # no part of the segment explains most of its change
+    return causes
 
 
 def _mask(leaves: pd.DataFrame, segment: dict[str, str]) -> np.ndarray:
@@ -417,23 +643,23 @@ def _mask(leaves: pd.DataFrame, segment: dict[str, str]) -> np.ndarray:
 
 
 def _window_leaves(frame: pd.DataFrame, dimensions: Sequence[str], metric: str,
-                   finding: Finding, periods: pd.DatetimeIndex) -> pd.DataFrame:
+                   start: int, end: int, periods: pd.DatetimeIndex) -> pd.DataFrame:
     """Per leaf: the window's score sum and responses, and what the mean score of the
     periods before it (shrunk towards the overall one) would give at the window's volume."""
     from smokejumper.metrics.cube import PERIOD
 
     n_col, s_col = f"{metric}:n", f"{metric}:sum"
     index = periods.get_indexer(frame[PERIOD])
-    in_window = (index >= finding.start) & (index < finding.end)
+    in_window = (index >= start) & (index < end)
     keys = list(dimensions)
     inside = frame[in_window].groupby(keys, observed=True)[[n_col, s_col]].sum()
-    outside = frame[index < finding.start].groupby(keys, observed=True)[[n_col, s_col]].sum()
+    outside = frame[index < start].groupby(keys, observed=True)[[n_col, s_col]].sum()
     overall = outside[s_col].sum() / max(outside[n_col].sum(), 1.0)
     table = inside.join(outside, rsuffix="_out", how="left").fillna(0.0)
     table = table[table[n_col] > 0]
     prior = 20.0
     rate = (table[f"{s_col}_out"] + prior * overall) / (table[f"{n_col}_out"] + prior)
-    out = table.reset_index()[keys]
+    out = table.reset_index()[keys].astype(str)
     out["responses"] = table[n_col].to_numpy()
     out["expected_responses"] = out["responses"]
     out["actual"] = table[s_col].to_numpy()
@@ -451,44 +677,75 @@ def _estimate(n: float, total: float, squares: float) -> Estimate:
     return Estimate(mean, mean - half, mean + half, int(round(n)))
 
 
-def _alert(panel: Panel, metric: str, row: int, segment: dict[str, str], start: int,
-           end: int, found: Shifts, q_value: float, severity: Any,
-           causes: list[dict[str, Any]], related: list[dict[str, Any]]) -> Alert:
+def _alert(panel: Panel, metric: str, row: int, incident: dict[str, Any], z: float,
+           p_value: float, q_value: float, severity: Any) -> Alert:
     n, total, squares = (panel.n[metric][row], panel.total[metric][row],
                          panel.squares[metric][row])
+    start, end = incident["start"], incident["end"]
     before = _estimate(n[:start].sum(), total[:start].sum(), squares[:start].sum())
     after = _estimate(n[start:end].sum(), total[start:end].sum(), squares[start:end].sum())
     periods = panel.periods
     stop: date | None = periods[end].date() if end < len(periods) else None
-    return Alert(metric=metric, segment=dict(segment), start=periods[start].date(), end=stop,
-                 before=before, after=after, n=after.n, customers_affected=after.n,
-                 revenue_at_risk=None, severity=severity, z=float(found.z[row]),
-                 p_value=float(found.p_value[row]), q_value=q_value,
-                 root_cause=tuple(causes), related=tuple(related))
+    return Alert(metric=metric, segment=dict(incident["segment"]),
+                 start=periods[start].date(), end=stop, before=before, after=after,
+                 n=after.n, customers_affected=after.n, revenue_at_risk=None,
+                 severity=severity, z=z, p_value=p_value, q_value=q_value,
+                 root_cause=tuple(incident["causes"]), related=tuple(incident["related"]),
+                 pattern=incident["pattern"])
 
 
-def _with_customers(workspace: Workspace, table_name: str, alert: Alert) -> Alert:
-    """Distinct customers behind the alert's window, and their revenue where known."""
-    from dataclasses import replace
+def _with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
+                    until: TimeLike | None = None) -> list[Alert]:
+    """Distinct customers behind each alert's window, and their revenue where known.
+
+    One query for all the alerts of a table: the alerts of each set of dimensions are a
+    small table joined to the rows on those dimensions (a hash join, one pass), the
+    window checked on each match; the distinct (alert, customer) pairs are counted and
+    their ``customers.revenue`` summed per alert."""
+    import ibis
 
     from smokejumper.metrics.cube import as_timestamp
 
     table = workspace.table(table_name)
-    if "customer_id" not in table.columns:
-        return alert
-    predicates = [table[k] == v for k, v in alert.segment.items()]
-    predicates.append(table.ts >= as_timestamp(alert.start))
-    if alert.end is not None:
-        predicates.append(table.ts < as_timestamp(alert.end))
-    people = table.filter(*predicates).select("customer_id").distinct()
-    customers = int(people.count().execute())
-    revenue: float | None = None
+    if not alerts or "customer_id" not in table.columns:
+        return alerts
+    far = as_timestamp(until) if until is not None else pd.Timestamp("2262-01-01")
+    by_dimensions: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for i, alert in enumerate(alerts):
+        keys = tuple(sorted(alert.segment))
+        by_dimensions.setdefault(keys, []).append({
+            "_alert": i, "_from": as_timestamp(alert.start),
+            "_to": as_timestamp(alert.end) if alert.end is not None else far,
+            **{f"_{k}": alert.segment[k] for k in keys}})
+    pairs = []
+    rows = table.filter(table.customer_id.notnull()).select(
+        "customer_id", "ts", *sorted({k for keys in by_dimensions for k in keys}))
+    for keys, records in by_dimensions.items():
+        frame = pd.DataFrame(records)
+        frame["_from"] = pd.to_datetime(frame["_from"])
+        frame["_to"] = pd.to_datetime(frame["_to"])
+        wanted = ibis.memtable(frame)
+        joined = rows.join(wanted, [rows[k] == wanted[f"_{k}"] for k in keys])
+        pairs.append(joined.filter(joined.ts >= joined._from, joined.ts < joined._to)
+                     .select("_alert", "customer_id"))
+    people = ibis.union(*pairs, distinct=True) if len(pairs) > 1 else pairs[0].distinct()
     try:
         accounts = workspace.table("customers")
     except Exception:  # noqa: BLE001 - no customers table: revenue unknown
         accounts = None
-    if accounts is not None and "revenue" in accounts.columns:
-        joined = people.join(accounts, "customer_id")
-        value = joined.revenue.sum().execute()
-        revenue = float(value) if value is not None and pd.notna(value) else None
-    return replace(alert, customers_affected=customers, revenue_at_risk=revenue)
+    known = accounts is not None and "revenue" in accounts.columns
+    if known:
+        people = people.left_join(accounts.select("customer_id", "revenue"), "customer_id")
+        totals = people.group_by("_alert").aggregate(customers=people.count(),
+                                                     revenue=people.revenue.sum())
+    else:
+        totals = people.group_by("_alert").aggregate(customers=people.count())
+    found = totals.execute().set_index("_alert")
+    out = []
+    for i, alert in enumerate(alerts):
+        customers = int(found["customers"].get(i, 0))
+        revenue = found["revenue"].get(i) if known else None
+        out.append(replace(alert, customers_affected=customers,
+                           revenue_at_risk=float(revenue) if revenue is not None
+                           and pd.notna(revenue) and customers else None))
+    return out

@@ -86,6 +86,33 @@ REJECTS_SCHEMA = {
     "raw": "string",
 }
 
+#: text enrichments (``smokejumper enrich``): one row per enriched text and model version
+ENRICHMENTS_TABLE = "enrichments"
+ENRICHMENTS_SCHEMA = {
+    "text_id": "string",          # response_id or interaction_id
+    "source_table": "string",     # responses | interactions
+    "text_hash": "string",        # sha256 (hex) of the raw text
+    "model_version": "string",
+    "enriched_at": "timestamp",
+    "redacted_text": "string",
+    "sentiment": "float64",       # [-1, 1]
+    "sentiment_label": "string",  # negative | neutral | positive
+    "conversation_score": "float64",  # transcripts only, [0, 1]
+    "details": "string",          # JSON
+}
+#: one row per theme found in an enriched text; ``text_hash`` and ``model_version`` say
+#: which enrichment row it belongs to (a text can be enriched by several model versions)
+ENRICHMENT_THEMES_TABLE = "enrichment_themes"
+ENRICHMENT_THEMES_SCHEMA = {
+    "text_id": "string",
+    "source_table": "string",
+    "theme": "string",
+    "confidence": "float64",
+    "sentiment": "float64",       # of the sentences mentioning the theme, [-1, 1]
+    "text_hash": "string",
+    "model_version": "string",
+}
+
 
 def _engine_kind(url: str) -> str:
     scheme = url.split(":", 1)[0]
@@ -97,7 +124,7 @@ class AnalyticsStore:
 
     >>> store = AnalyticsStore("duckdb://")          # in memory
     >>> store.ensure_schema()                        # the schema version now in force
-    1
+    2
     >>> sorted(store.table("responses").schema().names)[:3]
     ['_load_id', '_row_hash', 'agent_id']
     """
@@ -164,6 +191,8 @@ class AnalyticsStore:
                    for name in TABLES}
         schemas[LOADS_TABLE] = dict(LOADS_SCHEMA)
         schemas[REJECTS_TABLE] = dict(REJECTS_SCHEMA)
+        schemas[ENRICHMENTS_TABLE] = dict(ENRICHMENTS_SCHEMA)
+        schemas[ENRICHMENT_THEMES_TABLE] = dict(ENRICHMENT_THEMES_SCHEMA)
         schemas[SCHEMA_TABLE] = {"version": "int64", "applied_at": "timestamp"}
         return schemas
 
@@ -185,7 +214,7 @@ class AnalyticsStore:
     def table(self, name: str) -> ir.Table:
         """An Ibis table expression over a canonical (or bookkeeping) table."""
         if name not in self.backend.list_tables():
-            if name in TABLES:
+            if name in TABLES or name in (ENRICHMENTS_TABLE, ENRICHMENT_THEMES_TABLE):
                 self.ensure_schema()
             else:
                 raise StoreError(f"table '{name}' does not exist in the analytics store")

@@ -37,8 +37,27 @@ def v0001_baseline(store: AnalyticsStore) -> None:
         store.backend.create_table(REJECTS_TABLE, schema=ibis.schema(REJECTS_SCHEMA))
 
 
+def v0002_enrichments(store: AnalyticsStore) -> None:
+    """Text enrichments (``smokejumper enrich``): ``enrichments`` and ``enrichment_themes``."""
+    import ibis
+
+    from smokejumper.store.analytics import (
+        ENRICHMENT_THEMES_SCHEMA,
+        ENRICHMENT_THEMES_TABLE,
+        ENRICHMENTS_SCHEMA,
+        ENRICHMENTS_TABLE,
+    )
+
+    existing = set(store.backend.list_tables())
+    for name, schema in ((ENRICHMENTS_TABLE, ENRICHMENTS_SCHEMA),
+                         (ENRICHMENT_THEMES_TABLE, ENRICHMENT_THEMES_SCHEMA)):
+        if name not in existing:
+            store.backend.create_table(name, schema=ibis.schema(schema))
+
+
 MIGRATIONS: tuple[tuple[int, Callable[[AnalyticsStore], None]], ...] = (
     (1, v0001_baseline),
+    (2, v0002_enrichments),
 )
 LATEST = MIGRATIONS[-1][0]
 

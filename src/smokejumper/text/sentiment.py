@@ -5,8 +5,10 @@ Two built-in models, both registered in :mod:`smokejumper.text.registry`:
 * ``vader``: the VADER lexicon. Needs no extra and no teaching; its score is VADER's
   compound score.
 * ``embedding``: all-MiniLM-L6-v2 sentence embeddings (plus VADER's four scores as
-  extra features when available) and a logistic regression the user teaches from a
-  few dozen labelled examples. Its score is P(positive) - P(negative).
+  extra features when available) and a logistic regression. Untaught, it uses the head
+  shipped in ``smokejumper/text/heads/sentiment_minilm.json`` (fitted on public
+  SemEval-2014 review sentences, see ``bench/train_sentiment_head.py``); taught from a
+  few dozen labelled examples, its own regression. Its score is P(positive) - P(negative).
 
 Scores are always in [-1, 1].
 """
@@ -14,9 +16,12 @@ Scores are always in [-1, 1].
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from smokejumper.errors import MissingDependencyError, TextError
@@ -210,6 +215,62 @@ class VaderSentimentModel:
 
 # --- embeddings + logistic regression ---------------------------------------------------------
 
+SHIPPED_HEAD = Path(__file__).resolve().parent / "heads" / "sentiment_minilm.json"
+
+
+def lexicon_features(vader: VaderSentimentModel | None, texts: Sequence[str]) -> np.ndarray:
+    """VADER's compound, pos, neg and neu per text (zeros without vaderSentiment)."""
+    import numpy as np
+
+    if vader is None:
+        return np.zeros((len(texts), 4), dtype=np.float32)
+    rows = [[p["compound"], p["pos"], p["neg"], p["neu"]] for p in vader.polarity(texts)]
+    return np.array(rows, dtype=np.float32).reshape(len(texts), 4)
+
+
+@dataclass(frozen=True)
+class SentimentHead:
+    """A multinomial logistic regression stored as plain weights (no sklearn needed)."""
+
+    classes: tuple[str, ...]
+    coef: tuple[tuple[float, ...], ...]
+    intercept: tuple[float, ...]
+    digest: str
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Softmax class probabilities, one row per feature row, columns as ``classes``.
+
+        >>> import numpy as np
+        >>> head = SentimentHead(("negative", "positive"), ((-1.0,), (1.0,)), (0.0, 0.0), "x")
+        >>> head.probabilities(np.array([[0.0], [2.0]])).round(3).tolist()
+        [[0.5, 0.5], [0.018, 0.982]]
+        """
+        import numpy as np
+
+        logits = features @ np.asarray(self.coef, dtype=np.float32).T + \
+            np.asarray(self.intercept, dtype=np.float32)
+        logits -= logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        return weights / weights.sum(axis=1, keepdims=True)
+
+
+@lru_cache(maxsize=4)
+def load_sentiment_head(path: str | None = None) -> SentimentHead:
+    """The head at ``path`` (default: the one shipped with the package)."""
+    file = Path(path) if path else SHIPPED_HEAD
+    try:
+        raw = file.read_text(encoding="utf-8")
+        data = json.loads(raw)
+        head = SentimentHead(tuple(data["classes"]), tuple(tuple(r) for r in data["coef"]),
+                             tuple(data["intercept"]),
+                             hashlib.sha256(raw.encode()).hexdigest()[:12])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TextError(f"cannot read the sentiment head {file}: {exc}") from exc
+    if set(head.classes) - set(SENTIMENT_LABELS):
+        raise TextError(f"the sentiment head {file} has unknown classes {head.classes}")
+    return head
+
+
 @dataclass(frozen=True)
 class EmbeddingClassifierConfig:
     """How the taught classifier is fitted.
@@ -247,7 +308,15 @@ class EmbeddingSentimentModel:
 
     @property
     def version(self) -> str:
-        return f"embedding-lr:{self.embedder.model_id}:{self._taught_on or 'untaught'}"
+        untaught = f"head-{self._head().digest}" if self._uses_head() else "untaught"
+        return f"embedding-lr:{self.embedder.model_id}:{self._taught_on or untaught}"
+
+    def _uses_head(self) -> bool:
+        """Untaught on the bundled model: the shipped head was fitted on its embeddings."""
+        return self._classifier is None and self.embedder.config.model_path is None
+
+    def _head(self) -> SentimentHead:
+        return load_sentiment_head()
 
     @property
     def is_taught(self) -> bool:
@@ -259,11 +328,9 @@ class EmbeddingSentimentModel:
         import numpy as np
 
         vectors = self.embedder.encode(texts)
-        if self._vader is None:
+        if self._vader is None and not self._uses_head():
             return vectors
-        lexicon = np.array([[p["compound"], p["pos"], p["neg"], p["neu"]]
-                            for p in self._vader.polarity(texts)], dtype=np.float32)
-        return np.hstack([vectors, lexicon.reshape(len(texts), 4)])
+        return np.hstack([vectors, lexicon_features(self._vader, texts)])
 
     def _new_classifier(self) -> Any:
         logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
@@ -298,13 +365,19 @@ class EmbeddingSentimentModel:
         return cross_validate(labels, fit_predict, folds=folds, seed=self.config.seed)
 
     def score(self, texts: Sequence[str]) -> list[SentimentScore]:
-        if self._classifier is None:
-            raise TextError("the embedding sentiment model must be taught first: give it "
-                            "labelled examples (text eval --train FILE)")
+        if self._classifier is None and not self._uses_head():
+            raise TextError("the embedding sentiment model must be taught first when it uses "
+                            "its own embedding model: give it labelled examples "
+                            "(text eval --train FILE)")
         if len(texts) == 0:
             return []
-        probabilities = self._classifier.predict_proba(self.features(texts))
-        classes = [str(c) for c in self._classifier.classes_]
+        if self._classifier is None:
+            head = self._head()
+            probabilities = head.probabilities(self.features(texts))
+            classes = list(head.classes)
+        else:
+            probabilities = self._classifier.predict_proba(self.features(texts))
+            classes = [str(c) for c in self._classifier.classes_]
         positive = classes.index(POSITIVE) if POSITIVE in classes else None
         negative = classes.index(NEGATIVE) if NEGATIVE in classes else None
         scores = []

@@ -7,6 +7,7 @@ training file (reporting its k-fold accuracy there), and scores it on the labels
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,11 +57,11 @@ def read_labelled_csv(path: str | Path, text_column: str, label_column: str,
         raise TextError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     if not content.strip():
         raise TextError(f"{path} is empty")
-    try:
-        dialect: Any = csv.Sniffer().sniff(content[:8192], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(content.splitlines(), dialect=dialect)
+    # The delimiter is the one the header row uses most; quoting is standard CSV (double
+    # quotes), so commas and apostrophes inside a quoted text stay in it, as do newlines.
+    header = content.splitlines()[0]
+    delimiter = max(",;\t", key=header.count)
+    reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
     columns = list(reader.fieldnames or [])
     text_key = _column(columns, text_column, path)
     label_key = _column(columns, label_column, path)
@@ -116,13 +117,22 @@ class TextEvaluationRequest:
 def default_model(task: str, taught: bool) -> str:
     """The model ``text eval`` uses when none is named.
 
-    >>> default_model("sentiment", taught=False), default_model("sentiment", taught=True)
-    ('vader', 'embedding')
+    Sentiment: the embedding model (untaught, its shipped head) when the ``text`` extra
+    is installed, else VADER.
+
+    >>> from smokejumper.text.embeddings import embeddings_available
+    >>> default_model("sentiment", taught=True)
+    'embedding'
+    >>> default_model("sentiment", taught=False) == ("embedding" if embeddings_available()
+    ...                                              else "vader")
+    True
     >>> default_model("themes", taught=False)
     'hybrid'
     """
     if task == "sentiment":
-        return "embedding" if taught else "vader"
+        from smokejumper.text.embeddings import embeddings_available
+
+        return "embedding" if taught or embeddings_available() else "vader"
     return "hybrid"
 
 

@@ -63,9 +63,9 @@ class Taxonomy:
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise TextError(f"theme {duplicates[0]!r} is defined twice")
-        for theme in self.themes:
-            if theme.parent is not None and theme.parent not in names:
-                raise TextError(f"theme {theme.name!r} has unknown parent {theme.parent!r}")
+        for theme in self.themes:  # a parent is a theme or a group name ("billing")
+            if theme.parent == theme.name:
+                raise TextError(f"theme {theme.name!r} is its own parent")
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -140,14 +140,27 @@ class ThemeTaggerConfig:
     """How zero-shot similarity and keyword hits become a confidence.
 
     confidence = sigmoid((similarity + keyword_bonus * hit - centre) / spread); a text
-    is tagged with every theme whose confidence reaches ``threshold``.
+    is tagged with every theme whose confidence reaches ``threshold``. With
+    ``per_sentence`` each sentence and clause (see :mod:`smokejumper.text.clauses`) is
+    scored on its own and a theme's confidence is its best over them; with ``exclusive``
+    too, a sentence or clause speaks of its best theme only (the others are capped below
+    the threshold there), so a sentence about the bill does not also tag prices.
+
+    A theme's similarity to a text mixes the best cosine over its prototypes and the
+    cosine to their mean: ``(1 - mean_weight) * max + mean_weight * mean``. With
+    ``expand_prototypes`` the prototypes are the name and description, each example,
+    each keyword, and each phrase of the description (split at commas, colons and
+    "and"/"or"), so a description alone already gives several anchors.
     """
 
     threshold: float = 0.5
-    keyword_bonus: float = 0.1
+    keyword_bonus: float = 0.3
     centre: float = 0.4
     spread: float = 0.07
     per_sentence: bool = True
+    exclusive: bool = True
+    expand_prototypes: bool = True
+    mean_weight: float = 0.5
     regularisation: float = 1.0
     balanced: bool = True
     seed: int = 0
@@ -221,6 +234,28 @@ def best_themes(model: ThemeModel, texts: Sequence[str]) -> list[str]:
     return best
 
 
+_PHRASE_CUT = re.compile(r"[:,;]|\s+(?:and|or)\s+")
+
+
+def theme_prototypes(theme: Theme, expand: bool = True) -> list[str]:
+    """The texts a theme is recognised by: name and description, examples and, with
+    ``expand``, its keywords and the phrases of its description.
+
+    >>> theme = Theme("price", "Prices and value for money: expensive or cheap",
+    ...               examples=("Too dear",), keywords=("bill",))
+    >>> theme_prototypes(theme)
+    ['price: Prices and value for money: expensive or cheap', 'Too dear', 'bill', \
+'Prices', 'value for money', 'expensive', 'cheap']
+    """
+    head = f"{theme.name}: {theme.description}" if theme.description else theme.name
+    texts = [head, *theme.examples]
+    if expand:
+        texts.extend(theme.keywords)
+        texts.extend(piece.strip(" .") for piece in _PHRASE_CUT.split(theme.description)
+                     if len(piece.strip(" .")) > 2)
+    return list(dict.fromkeys(texts))
+
+
 class KeywordMatcher:
     """Whole-word, case-insensitive keyword hits per theme (plurals included)."""
 
@@ -283,7 +318,8 @@ class HybridThemeTagger:
 
     @property
     def version(self) -> str:
-        return (f"hybrid:{self.embedder.model_id}:{self.taxonomy.digest()}:"
+        settings = hashlib.sha256(repr(self.config).encode()).hexdigest()[:8]
+        return (f"hybrid:{self.embedder.model_id}:{self.taxonomy.digest()}:{settings}:"
                 f"{self._taught_on or 'zero-shot'}")
 
     @property
@@ -292,15 +328,28 @@ class HybridThemeTagger:
         return bool(self._classifiers)
 
     def _theme_vectors(self) -> list[Any]:
-        """Per theme, the embeddings of its name + description and of each example."""
+        """Per theme, the embeddings of its prototypes (see :class:`ThemeTaggerConfig`)."""
         if self._prototypes is None:
+            import numpy as np
+
             prototypes = []
             for theme in self.taxonomy.themes:
-                texts = [f"{theme.name}: {theme.description}" if theme.description
-                         else theme.name, *theme.examples]
-                prototypes.append(self.embedder.encode(texts))
+                texts = theme_prototypes(theme, self.config.expand_prototypes)
+                vectors = self.embedder.encode(texts)
+                mean = vectors.mean(axis=0)
+                norm = float(np.linalg.norm(mean)) or 1.0
+                prototypes.append((vectors, (mean / norm).astype(np.float32)))
             self._prototypes = prototypes
         return self._prototypes
+
+    def _theme_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """One column per theme: max and mean-prototype cosines mixed by ``mean_weight``."""
+        import numpy as np
+
+        weight = self.config.mean_weight
+        columns = [(1.0 - weight) * (vectors @ every.T).max(axis=1) + weight * (vectors @ mean)
+                   for every, mean in self._theme_vectors()]
+        return np.stack(columns, axis=1)
 
     def similarities(self, texts: Sequence[str],
                      vectors: np.ndarray | None = None) -> np.ndarray:
@@ -310,8 +359,7 @@ class HybridThemeTagger:
         from smokejumper.text.sentiment import split_sentences
 
         vectors = self.embedder.encode(texts) if vectors is None else vectors
-        prototypes = self._theme_vectors()
-        similarity = np.stack([(vectors @ p.T).max(axis=1) for p in prototypes], axis=1)
+        similarity = self._theme_similarity(vectors)
         if self.config.per_sentence:
             owners: list[int] = []
             sentences: list[str] = []
@@ -322,8 +370,7 @@ class HybridThemeTagger:
                     sentences.extend(text[a:b] for a, b in spans)
             if sentences:
                 sentence_vectors = self.embedder.encode(sentences)
-                per_sentence = np.stack([(sentence_vectors @ p.T).max(axis=1)
-                                         for p in prototypes], axis=1)
+                per_sentence = self._theme_similarity(sentence_vectors)
                 np.maximum.at(similarity, np.array(owners), per_sentence)
         return similarity
 
@@ -331,14 +378,62 @@ class HybridThemeTagger:
         """Zero-shot confidences from similarity and keyword hits."""
         import numpy as np
 
-        score = self.similarities(texts, vectors) + \
-            self.config.keyword_bonus * np.asarray(self._matcher.hits(texts), dtype=np.float32)
+        if self.config.per_sentence and self.config.exclusive:
+            score = self.unit_scores(texts, vectors)
+        else:
+            score = self.similarities(texts, vectors) + self.config.keyword_bonus * \
+                np.asarray(self._matcher.hits(texts), dtype=np.float32)
         return 1.0 / (1.0 + np.exp(-(score - self.config.centre) / self.config.spread))
+
+    def unit_scores(self, texts: Sequence[str], vectors: np.ndarray | None = None,
+                    units: Sequence[Sequence[tuple[int, int]]] | None = None) -> np.ndarray:
+        """Per text, each theme's best score over the text's sentences and clauses, where
+        a sentence or clause keeps its best theme only (the others capped below ``centre``).
+
+        ``units`` gives each text's spans (default: :func:`split_clauses`); a text with one
+        span covering it is scored from its own vector.
+        """
+        import numpy as np
+
+        from smokejumper.text.clauses import split_clauses
+
+        spans = [split_clauses(text) for text in texts] if units is None else units
+        owners: list[int] = []
+        pieces: list[str] = []
+        whole: list[int] = []
+        for index, (text, text_spans) in enumerate(zip(texts, spans, strict=True)):
+            if len(text_spans) <= 1:
+                whole.append(index)
+                continue
+            owners.extend([index] * len(text_spans))
+            pieces.extend(text[a:b] for a, b in text_spans)
+        bonus = self.config.keyword_bonus
+        cap = self.config.centre - self.config.spread
+        score = np.full((len(texts), len(self.taxonomy.themes)), -1.0, dtype=np.float32)
+
+        def exclusive(unit_vectors: np.ndarray, unit_texts: Sequence[str]) -> np.ndarray:
+            unit = self._theme_similarity(unit_vectors)
+            unit = unit + bonus * np.asarray(self._matcher.hits(unit_texts), dtype=np.float32)
+            best = unit.max(axis=1, keepdims=True)
+            return np.where(unit >= best, unit, np.minimum(unit, cap))
+
+        if whole:
+            whole_texts = [texts[i] for i in whole]
+            whole_vectors = self.embedder.encode(whole_texts) if vectors is None \
+                else vectors[whole]
+            score[whole] = exclusive(whole_vectors, whole_texts)
+        if pieces:
+            np.maximum.at(score, np.array(owners),
+                          exclusive(self.embedder.encode(pieces), pieces))
+        return score
 
     def confidences(self, texts: Sequence[str]) -> list[list[float]]:
         if len(texts) == 0:
             return []
-        vectors = self.embedder.encode(texts)
+        # zero-shot by sentence and clause needs the whole texts' vectors only for the
+        # taught classifiers
+        unit_wise = self.config.per_sentence and self.config.exclusive
+        vectors = self.embedder.encode(texts) if self._classifiers or not unit_wise else None
         confidence = self.zero_shot(texts, vectors)
         for column, classifier in self._classifiers.items():
             confidence[:, column] = classifier.predict_proba(vectors)[:, 1]
@@ -410,5 +505,5 @@ class HybridThemeTagger:
 __all__ = [
     "NO_THEME", "HybridThemeTagger", "KeywordMatcher", "KeywordThemeTagger", "Taxonomy",
     "TeachableThemeModel", "Theme", "ThemeModel", "ThemeTag", "ThemeTaggerConfig", "best_themes",
-    "load_taxonomy", "tag_themes",
+    "load_taxonomy", "tag_themes", "theme_prototypes",
 ]

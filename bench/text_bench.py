@@ -1,0 +1,271 @@
+"""Benchmark: text enrichment throughput on demo comments, against plain encode in the same run.
+
+Takes the first comments of a demo company in ``--dir`` (the large or medium demo that
+``bench/run.py`` builds, else it builds the medium one), loads them into fresh workspaces
+and measures:
+
+- lexicon: ``enrich`` with VADER + keyword themes on ``--texts`` comments (comments/s), in
+  a fresh process per input size (25%, 50%, 100% of ``--texts``) that reports its RSS
+  before the run and its peak: the growth must stay flat as the input grows;
+- cached: the same enrichment run again (everything cached: comments/s);
+- embeddings: ``enrich`` with the taught embedding sentiment model + hybrid themes on
+  ``--embed-texts`` comments (fewer, to keep the bench within minutes on a CPU), against a
+  plain ``SentenceTransformer.encode`` of the same texts in the same process; then the
+  same with the ONNX Runtime backend against a plain ONNX encode, with its accuracy
+  (cosine to torch vectors, agreement of sentiment labels and themes).
+
+    .venv/bin/python bench/text_bench.py [--texts 100000] [--embed-texts 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+LEXICON = {"model": "vader", "themes": "keywords"}
+BATCH = 2000
+
+
+def _status_mb(key: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process, in MB."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mb() -> float:
+    return _status_mb("VmRSS")
+
+
+def _peak_mb() -> float:
+    # VmHWM, not ru_maxrss: a child started with vfork inherits the parent's ru_maxrss
+    return _status_mb("VmHWM")
+
+
+def find_demo(root: Path) -> Path:
+    """A demo with enough comments: large or medium if built, else build the medium one."""
+    for size in ("large", "medium"):
+        demo = root / f"demo-{size}-7"
+        if (demo / "data" / "responses.parquet").is_file():
+            return demo
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import ensure_demo  # the same demo bench/run.py uses
+
+    return ensure_demo(root, "medium", 7)
+
+
+def make_workspace(demo: Path, target: Path, texts: int, offset: int = 0) -> Path:
+    """A fresh workspace holding ``texts`` demo responses with a comment (and the demo's
+    theme taxonomy)."""
+    import duckdb
+
+    from smokejumper import Workspace
+
+    shutil.rmtree(target, ignore_errors=True)
+    Workspace.init(target).close()
+    try:  # today's demo taxonomy (an older demo's toml may lack keywords or examples)
+        from smokejumper.simulate.taxonomy import demo_themes_toml
+
+        themes = demo_themes_toml()
+    except ImportError:
+        text = (demo / "smokejumper.toml").read_text(encoding="utf-8")
+        themes = text[text.find("[themes."):] if "[themes." in text else ""
+    with (target / "smokejumper.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n" + themes)
+    subset = target / "responses.parquet"
+    duckdb.execute(
+        f"COPY (SELECT * FROM read_parquet('{demo / 'data' / 'responses.parquet'}') "
+        f"WHERE comment IS NOT NULL AND trim(comment) <> '' LIMIT {texts} OFFSET {offset}) "
+        f"TO '{subset}' (FORMAT parquet)")
+    with Workspace(target) as ws:
+        ws.ingest([subset], "responses")
+    subset.unlink()
+    return target
+
+
+def training_csv(demo: Path, target: Path, per_class: int, skip: int) -> Path:
+    """Labelled comments (planted sentiment) taken after the benchmarked ones; plain texts
+    only (no quotes, commas...), since the labelled-CSV reader sniffs the CSV dialect."""
+    import duckdb
+
+    frame = duckdb.sql(f"""
+        SELECT r.comment AS text, t.sentiment AS label
+        FROM (SELECT response_id, comment
+              FROM read_parquet('{demo / 'data' / 'responses.parquet'}')
+              WHERE comment IS NOT NULL AND trim(comment) <> ''
+              LIMIT 20000 OFFSET {skip}) r
+        JOIN read_parquet('{demo / 'data' / 'comment_truth.parquet'}') t USING (response_id)
+        ORDER BY r.response_id""").df()
+    frame = frame[~frame.text.str.contains(r"[\"',;\t\n]")]
+    frame.groupby("label").head(per_class).to_csv(target, index=False)
+    return target
+
+
+# -- lexicon, cached and memory: one fresh process per input size ---------------------------------
+
+def lexicon_worker(workspace: Path) -> dict[str, Any]:
+    from smokejumper import Workspace
+
+    with Workspace(workspace) as ws:
+        ws.text.enrich(source="responses", limit=0, **LEXICON)  # load models, open the store
+        before = _rss_mb()
+        first = ws.text.enrich(source="responses", batch_size=BATCH, **LEXICON)
+        peak = _peak_mb()
+        engine = ws.analytics.raw.execute(
+            "SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+        again = ws.text.enrich(source="responses", batch_size=BATCH, **LEXICON)
+    return {"texts": first.read, "enriched": first.enriched, "computed": first.computed,
+            "theme_rows": first.theme_rows, "seconds": round(first.seconds, 2),
+            "comments_per_s": round(first.enriched_per_s), "rss_before_mb": round(before, 1),
+            "peak_rss_mb": round(peak, 1), "rss_growth_mb": round(peak - before, 1),
+            "duckdb_memory_mb": round((engine or 0) / 2**20, 1),
+            "cached_rerun": {"read": again.read, "cached": again.cached,
+                             "enriched": again.enriched, "seconds": round(again.seconds, 3),
+                             "comments_per_s": round(again.rate_per_s)}}
+
+
+def run_worker(args: list[str]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {args} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- embeddings: pipeline against plain encode, torch and ONNX ----------------------------------
+
+def embedding_bench(workspace: Path, train: Path) -> dict[str, Any]:
+    import numpy as np
+
+    from smokejumper import Workspace
+    from smokejumper.text.embeddings import EmbeddingConfig, load_embedder
+
+    result: dict[str, Any] = {}
+    with Workspace(workspace) as ws:
+        texts = ws.table("responses").comment.to_pandas().tolist()
+        result["texts"] = len(texts)
+        result["distinct_texts"] = len(set(texts))
+        vectors = {}
+        for backend in ("torch", "onnx"):
+            try:
+                model = load_embedder(EmbeddingConfig(backend=backend, cache_size=0)).model
+            except Exception as exc:  # onnxruntime missing: say so
+                result[backend] = {"error": str(exc)}
+                continue
+            model.encode(texts[:64], batch_size=64)  # warm up
+            started = time.perf_counter()
+            vectors[backend] = np.asarray(model.encode(texts, batch_size=64,
+                                                       normalize_embeddings=True))
+            encode_s = time.perf_counter() - started
+            started = time.perf_counter()
+            summary = ws.text.enrich(source="responses", model="embedding", themes="hybrid",
+                                     train=str(train), backend=backend, batch_size=BATCH)
+            total_s = time.perf_counter() - started
+            encode_rate = len(texts) / encode_s
+            result[backend] = {
+                "encode_s": round(encode_s, 2), "encode_comments_per_s": round(encode_rate, 1),
+                "pipeline_s": round(summary.seconds, 2),
+                "pipeline_with_teaching_s": round(total_s, 2),
+                "pipeline_comments_per_s": round(summary.enriched_per_s, 1),
+                "ratio_pipeline_to_encode": round(summary.enriched_per_s / encode_rate, 3),
+                "enriched": summary.enriched, "computed": summary.computed,
+                "theme_rows": summary.theme_rows, "model_version": summary.model_version,
+                "device": summary.device}
+        if "torch" in vectors and "onnx" in vectors:
+            cosine = (vectors["torch"] * vectors["onnx"]).sum(axis=1)
+            rows = ws.table("enrichments").to_pandas()
+            themes = ws.table("enrichment_themes").to_pandas()
+            by_version = {v: g.set_index("text_id") for v, g in rows.groupby("model_version")}
+            torch_rows = by_version[result["torch"]["model_version"]]
+            onnx_rows = by_version[result["onnx"]["model_version"]]
+            labels = torch_rows.sentiment_label.eq(
+                onnx_rows.sentiment_label.reindex(torch_rows.index))
+            sets = {v: g.groupby("text_id").theme.agg(frozenset)
+                    for v, g in themes.groupby("model_version")}
+            empty: frozenset[str] = frozenset()
+            torch_sets = sets.get(result["torch"]["model_version"])
+            onnx_sets = sets.get(result["onnx"]["model_version"])
+            same_themes = [
+                (torch_sets.get(i, empty) if torch_sets is not None else empty)
+                == (onnx_sets.get(i, empty) if onnx_sets is not None else empty)
+                for i in torch_rows.index]
+            result["onnx_accuracy"] = {
+                "cosine_to_torch_min": round(float(cosine.min()), 7),
+                "cosine_to_torch_mean": round(float(cosine.mean()), 7),
+                "sentiment_label_agreement": round(float(labels.mean()), 4),
+                "sentiment_score_max_abs_diff": round(float((
+                    torch_rows.sentiment - onnx_rows.sentiment.reindex(torch_rows.index)
+                ).abs().max()), 5),
+                "theme_set_agreement": round(float(np.mean(same_themes)), 4)}
+            result["ratio_onnx_pipeline_to_torch_encode"] = round(
+                result["onnx"]["pipeline_comments_per_s"]
+                / result["torch"]["encode_comments_per_s"], 3)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=Path(".bench"))
+    parser.add_argument("--texts", type=int, default=100_000)
+    parser.add_argument("--embed-texts", type=int, default=3_000)
+    parser.add_argument("--skip-embeddings", action="store_true")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        print(json.dumps(lexicon_worker(args.worker)))
+        return
+
+    started = time.perf_counter()
+    root = args.dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    demo = find_demo(root)
+    scratch = root / "text"
+    sizes = sorted({max(1, args.texts // 4), max(1, args.texts // 2), args.texts})
+    runs = {}
+    for size in sizes:
+        workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
+        runs[size] = run_worker(["--worker", str(workspace)])
+        shutil.rmtree(workspace, ignore_errors=True)
+    full = runs[args.texts]
+    report: dict[str, Any] = {
+        "benchmark": "text_enrichment", "demo": demo.name, "cores": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "lexicon": {"comments": args.texts, "comments_per_s": full["comments_per_s"],
+                    "seconds": full["seconds"], "distinct_computed": full["computed"],
+                    "theme_rows": full["theme_rows"]},
+        "cached_rerun": {**full["cached_rerun"], "goal_per_s": 50_000,
+                         "meets_goal": full["cached_rerun"]["comments_per_s"] >= 50_000},
+        "memory": {"pipeline": "lexicon (vader + keywords), batch 2000",
+                   "by_input": {str(size): {k: run[k] for k in (
+                       "rss_before_mb", "peak_rss_mb", "rss_growth_mb", "duckdb_memory_mb",
+                       "comments_per_s")}
+                       for size, run in runs.items()}},
+    }
+    growth = [runs[size]["rss_growth_mb"] for size in sizes]
+    report["memory"]["growth_spread_mb"] = round(max(growth) - min(growth), 1)
+    if not args.skip_embeddings:
+        workspace = make_workspace(demo, scratch / "embeddings", args.embed_texts)
+        train = training_csv(demo, scratch / "train.csv", 100, args.texts + 1000)
+        embeddings = embedding_bench(workspace, train)
+        embeddings["note"] = (f"{args.embed_texts} comments, not {args.texts}: embedding "
+                              "100k comments takes minutes per variant on 2 CPU cores")
+        embeddings["goal_ratio"] = 0.9
+        embeddings["goal_comments_per_s"] = 300
+        report["embeddings"] = embeddings
+    report["total_s"] = round(time.perf_counter() - started, 1)
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""``smokejumper enrich``: redact, score and tag new customer texts into the enrichments table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from smokejumper.cli.app import app
+from smokejumper.cli.common import FormatOption, OutputFormat, console, open_workspace, print_json
+
+
+class SourceChoice(StrEnum):
+    responses = "responses"
+    interactions = "interactions"
+    all = "all"
+
+
+class BackendChoice(StrEnum):
+    torch = "torch"
+    onnx = "onnx"
+
+
+@app.command("enrich")
+def enrich(
+    source: Annotated[SourceChoice, typer.Option(
+        "--source", "-s", help="Which texts: survey comments (responses), chat and call "
+        "transcripts (interactions), or all.")] = SourceChoice.all,
+    model: Annotated[str, typer.Option(
+        "--model", "-m", help="Sentiment model: vader (no extra, nothing to teach) or "
+        "embedding (taught from --train).")] = "vader",
+    themes: Annotated[str, typer.Option(
+        "--themes", help="Theme model: hybrid, keywords, none, or auto (hybrid when the "
+        "text extra is installed, else keywords). Themes come from \\[themes.NAME] in "
+        "smokejumper.toml.")] = "auto",
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", "-b", min=1, help="Texts read, scored and written together; memory "
+        "stays bounded by it.")] = 2000,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=0, help="Enrich at most this many new texts now; the next run goes "
+        "on from there.", show_default=False)] = None,
+    train: Annotated[Path | None, typer.Option(
+        "--train", help="Labelled CSV (columns text, label: negative/neutral/positive) that "
+        "teaches the embedding sentiment model first.", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option(
+        "--device", help="Where the embedding model runs: cpu or cuda (default: a GPU when "
+        "there is one).", show_default=False)] = None,
+    backend: Annotated[BackendChoice, typer.Option(
+        "--backend", help="Embedding runtime: torch, or onnx (ONNX Runtime, faster on a "
+        "CPU).")] = BackendChoice.torch,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Enrich new customer texts: mask personal data, then sentiment, themes and (for
+    transcripts) conversation quality, stored in the enrichments table.
+
+    Only texts not yet enriched by the same model version are processed, so a re-run
+    adds nothing and an interrupted run resumes. `smokejumper metrics sentiment` and
+    `theme_share:THEME` read the results.
+    """
+    from smokejumper.cli.common import reporter_for
+
+    ws = open_workspace(reporter_for(fmt))
+    try:
+        summary = ws.text.enrich(source=source.value, model=model, themes=themes,
+                                 batch_size=batch_size, limit=limit, device=device,
+                                 backend=backend.value,
+                                 train=str(train) if train is not None else None)
+    finally:
+        ws.close()
+    result = summary.to_dict()
+    if fmt is OutputFormat.table:
+        _show(result)
+    else:
+        print_json(result)
+
+
+def _show(result: dict[str, Any]) -> None:
+    more = " (limit reached: run again to go on)" if result["limit_reached"] else ""
+    console.print(
+        f"read {result['read']:,} texts: enriched {result['enriched']:,}, cached (already "
+        f"enriched) {result['cached']:,}; {result['rate_per_s']:,.0f} texts/s{more}",
+        highlight=False)
+    console.print(f"model version {result['model_version']}; {result['theme_rows']:,} theme "
+                  f"mentions written; {result['pending']:,} texts still to enrich",
+                  highlight=False)

@@ -1,0 +1,437 @@
+"""Enrichment as a pipeline: redact, score sentiment, tag themes, rate conversations, store.
+
+``ws.text.enrich()`` (``smokejumper enrich``) reads the texts of ``responses.comment`` and
+``interactions.transcript`` in id-ordered batches, skips every text already enriched under
+the same model version (same id and same sha256 of the text: a changed text is enriched
+again), computes each distinct text once, and appends one ``enrichments`` row per text and
+one ``enrichment_themes`` row per theme found, batch by batch in one transaction each. A
+re-run adds nothing; an interrupted run resumes where it stopped.
+
+Per text: the redacted text (personal data masked *before* any model sees it or anything is
+stored), sentiment label and score, themes with confidence and the sentiment of the
+sentences that mention each (``smokejumper.text.mentions`` when present, else the text's
+sentiment), and for transcripts the conversation quality (``smokejumper.text.conversation``
+when present, else NULL).
+
+The model version names the sentiment and theme models and hashes everything that changes
+a result (model versions, taxonomy, redaction settings, which optional steps ran), so
+changing any of them enriches again under a new version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from smokejumper.errors import TextError
+from smokejumper.reporter import Reporter, SilentReporter
+from smokejumper.text.enrich_store import (
+    SOURCES,
+    EnrichmentWriter,
+    TextReader,
+    TextRow,
+    enrichments_arrow,
+    themes_arrow,
+)
+
+if TYPE_CHECKING:
+    from smokejumper.text.redact import RedactionConfig
+    from smokejumper.text.sentiment import SentimentModel
+    from smokejumper.text.themes import Taxonomy, ThemeModel
+
+Source = Literal["responses", "interactions", "all"]
+AUTO = "auto"
+NO_THEMES = "none"
+
+
+@dataclass(frozen=True)
+class EnrichmentRequest:
+    """One enrichment run, as data.
+
+    ``themes`` names the theme model: ``auto`` is ``hybrid`` when the ``text`` extra is
+    installed, else ``keywords``; ``none`` tags no themes. ``train`` is a labelled CSV
+    (``text_column``, ``label_column``) that teaches a teachable sentiment model such as
+    ``embedding`` first. ``limit`` caps the texts enriched in this run (the rest wait for
+    the next one). ``device`` (cpu, cuda) and ``backend`` (torch, onnx) run the embedding
+    model; ``reuse`` is how many recent distinct texts' results are kept for duplicates.
+
+    >>> EnrichmentRequest().sources
+    ('responses', 'interactions')
+    """
+
+    source: Source = "all"
+    model: str = "vader"
+    themes: str = AUTO
+    batch_size: int = 2000
+    limit: int | None = None
+    device: str | None = None
+    backend: str = "torch"
+    train: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    reuse: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.source not in (*SOURCES, "all"):
+            raise TextError(f"unknown source {self.source!r}; expected responses, "
+                            "interactions or all")
+        if self.batch_size < 1:
+            raise TextError("the batch size must be at least 1")
+        if self.limit is not None and self.limit < 0:
+            raise TextError("the limit cannot be negative")
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(SOURCES) if self.source == "all" else (self.source,)
+
+
+@dataclass(frozen=True)
+class EnrichmentSummary:
+    """What a run did. ``read`` = ``enriched`` + ``cached`` (texts looked at);
+    ``computed`` counts distinct texts run through the models."""
+
+    sources: tuple[str, ...]
+    model_version: str
+    models: dict[str, str]
+    read: int
+    enriched: int
+    cached: int
+    computed: int
+    theme_rows: int
+    pending: int
+    seconds: float
+    limit_reached: bool
+    device: str | None = None
+
+    @property
+    def rate_per_s(self) -> float:
+        """Texts looked at per second (cached ones included)."""
+        return self.read / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def enriched_per_s(self) -> float:
+        """Texts enriched per second."""
+        return self.enriched / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["sources"] = list(self.sources)
+        data["seconds"] = round(self.seconds, 3)
+        data["rate_per_s"] = round(self.rate_per_s, 1)
+        data["enriched_per_s"] = round(self.enriched_per_s, 1)
+        return data
+
+
+# -- models -----------------------------------------------------------------------------------
+
+@dataclass
+class EnrichmentModels:
+    """The models of one run, and the version that names their results."""
+
+    sentiment: SentimentModel
+    themes: ThemeModel | None
+    redaction: RedactionConfig
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def components(self) -> dict[str, str]:
+        """Everything that changes a result, by step."""
+        redaction = hashlib.sha256(repr(self.redaction).encode()).hexdigest()[:12]
+        return {
+            "sentiment": self.sentiment.version,
+            "themes": self.themes.version if self.themes is not None else NO_THEMES,
+            "redaction": redaction,
+            "mentions": _optional_version("smokejumper.text.mentions"),
+            "conversation": _optional_version("smokejumper.text.conversation"),
+            **self.extra,
+        }
+
+    @property
+    def version(self) -> str:
+        """``<sentiment>+<themes>:<hash of the components>``, e.g. ``vader+keywords:3f2a…``."""
+        components = self.components()
+        digest = hashlib.sha256(json.dumps(components, sort_keys=True).encode()).hexdigest()
+        themes = self.themes.name if self.themes is not None else NO_THEMES
+        return f"{self.sentiment.name}+{themes}:{digest[:12]}"
+
+
+def _optional_module(name: str) -> Any | None:
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+def _optional_version(name: str) -> str:
+    module = _optional_module(name)
+    if module is None:
+        return "absent"
+    return str(getattr(module, "VERSION", getattr(module, "__version__", "present")))
+
+
+def workspace_taxonomy(themes: dict[str, Any]) -> Taxonomy | None:
+    """The workspace's ``[themes.*]`` as a taxonomy (None when it declares none).
+
+    A ``parent`` may be a theme or a group name (``billing`` for ``price`` and
+    ``billing_error``); tags carry it.
+
+    >>> workspace_taxonomy({}) is None
+    True
+    >>> workspace_taxonomy({"price": {"description": "Prices", "parent": "billing"}}).names
+    ('price',)
+    """
+    from smokejumper.text.themes import Taxonomy
+
+    if not themes:
+        return None
+    return Taxonomy.from_mapping(themes)
+
+
+def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
+                 redaction: RedactionConfig, reporter: Reporter | None = None
+                 ) -> EnrichmentModels:
+    """The sentiment and theme models a request names, taught from ``train`` if given."""
+    from smokejumper.text.embeddings import EmbeddingConfig, embeddings_available
+    from smokejumper.text.registry import TextModelOptions, sentiment_models, theme_models
+    from smokejumper.text.sentiment import TeachableSentimentModel
+
+    embedding = EmbeddingConfig(device=request.device, backend=request.backend)
+    theme_name = request.themes
+    if theme_name == AUTO:
+        theme_name = "hybrid" if embeddings_available() else "keywords"
+    options = TextModelOptions(embedding=embedding, taxonomy=taxonomy)
+    sentiment = sentiment_models.create(request.model, options)
+    if isinstance(sentiment, TeachableSentimentModel):
+        if request.train is not None:
+            from smokejumper.text.sentiment import normalise_sentiment_label
+            from smokejumper.text.tasks import read_labelled_csv
+
+            labelled = read_labelled_csv(request.train, request.text_column,
+                                         request.label_column, normalise_sentiment_label)
+            (reporter or SilentReporter()).info(
+                f"teaching {request.model} on {len(labelled.texts):,} labelled texts")
+            sentiment.fit(labelled.texts, labelled.labels)
+        elif not getattr(sentiment, "is_taught", True) and not getattr(
+                sentiment, "_uses_head", lambda: False)():
+            raise TextError(f"the {request.model} sentiment model must be taught first: give "
+                            "a labelled CSV with --train FILE (columns text and label)")
+    themes = None
+    if theme_name != NO_THEMES and taxonomy is not None:
+        themes = theme_models.create(theme_name, options)
+    extra = {"backend": request.backend} if request.backend != "torch" else {}
+    return EnrichmentModels(sentiment, themes, redaction, extra)
+
+
+# -- one batch of distinct texts --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TextEnrichment:
+    """The result for one distinct text (shared by every row with the same text)."""
+
+    redacted_text: str
+    sentiment: float
+    sentiment_label: str
+    conversation_score: float | None
+    details: str
+    themes: tuple[tuple[str, float, float], ...]  # theme, confidence, sentiment
+
+
+def enrich_texts(texts: Sequence[str], models: EnrichmentModels,
+                 transcripts: bool = False) -> list[TextEnrichment]:
+    """Enrich distinct raw texts: redact first, then every model on the redacted text.
+
+    >>> from smokejumper.text.redact import RedactionConfig
+    >>> from smokejumper.text.sentiment import VaderSentimentModel
+    >>> models = EnrichmentModels(VaderSentimentModel(), None, RedactionConfig())
+    >>> result = enrich_texts(["Great help, mail me at jo@example.com"], models)[0]
+    >>> result.redacted_text, result.sentiment_label
+    ('Great help, mail me at [EMAIL]', 'positive')
+    """
+    from smokejumper.text.redact import redact
+    from smokejumper.text.themes import tag_themes
+
+    if not texts:
+        return []
+    redactions = [redact(text, models.redaction) for text in texts]
+    redacted = [r.text for r in redactions]
+    scores = models.sentiment.score(redacted)
+    mentions = _mentions(redacted, models)
+    if mentions is not None:
+        themes = mentions
+    elif models.themes is not None:
+        themes = [tuple((tag.theme, float(tag.confidence), float(score.score)) for tag in tags)
+                  for tags, score in zip(tag_themes(models.themes, redacted), scores,
+                                         strict=True)]
+    else:
+        themes = [() for _ in redacted]
+    quality = _conversation_quality(redacted) if transcripts else [None] * len(redacted)
+    results = []
+    for index, text in enumerate(redacted):
+        score = scores[index]
+        details: dict[str, Any] = {}
+        kinds: dict[str, int] = {}
+        for span in redactions[index].spans:
+            kinds[span.kind] = kinds.get(span.kind, 0) + 1
+        if kinds:
+            details["redacted"] = kinds
+        conversation = quality[index]
+        if conversation is not None:
+            details["conversation"] = conversation.to_dict()
+        results.append(TextEnrichment(
+            redacted_text=text, sentiment=float(score.score), sentiment_label=score.label,
+            conversation_score=(float(conversation.score) if conversation is not None
+                                else None),
+            details=json.dumps(details, sort_keys=True, default=str), themes=themes[index]))
+    return results
+
+
+def _mentions(texts: Sequence[str], models: EnrichmentModels
+              ) -> list[tuple[tuple[str, float, float], ...]] | None:
+    """Per text, (theme, confidence, sentiment of the sentences that mention it) from
+    :mod:`smokejumper.text.mentions`; None without that module (or without themes)."""
+    if models.themes is None:
+        return None
+    module = _optional_module("smokejumper.text.mentions")
+    if module is None:
+        return None
+    out = []
+    for found in module.theme_mentions(list(texts), models.themes, models.sentiment):
+        merged: dict[str, tuple[float, list[float]]] = {}
+        for mention in found:  # one row per theme, even if several sentences mention it
+            confidence, sentiments = merged.get(mention.theme, (0.0, []))
+            merged[mention.theme] = (max(confidence, float(mention.confidence)),
+                                     [*sentiments, float(mention.sentiment)])
+        out.append(tuple(sorted(((theme, confidence, sum(values) / len(values))
+                                 for theme, (confidence, values) in merged.items()),
+                                key=lambda row: -row[1])))
+    return out
+
+
+def _conversation_quality(texts: Sequence[str]) -> list[Any]:
+    module = _optional_module("smokejumper.text.conversation")
+    if module is None:
+        return [None] * len(texts)
+    return list(module.score_transcripts(list(texts)))
+
+
+# -- the pipeline -----------------------------------------------------------------------------
+
+def run_enrichment(reader: TextReader, writer: EnrichmentWriter, models: EnrichmentModels,
+                   request: EnrichmentRequest, reporter: Reporter | None = None,
+                   clock: Callable[[], float] | None = None) -> EnrichmentSummary:
+    """Enrich every text not yet enriched under the models' version, batch by batch."""
+    import time
+
+    reporter = reporter or SilentReporter()
+    clock = clock or time.perf_counter
+    started = clock()
+    version = models.version
+    components = models.components()
+    counts = {source: reader.count(source, version) for source in request.sources}
+    pending_total = sum(pending for _, pending in counts.values())
+    target = pending_total if request.limit is None else min(pending_total, request.limit)
+    reuse: OrderedDict[str, TextEnrichment] = OrderedDict()
+    read = enriched = cached = computed = theme_rows = 0
+    limit_reached = False
+    with reporter.progress(f"enriching texts ({version})", total=target) as progress:
+        for source in request.sources:
+            if limit_reached:
+                break
+            if counts[source][1] == 0:  # everything cached: nothing to page through
+                read += counts[source][0]
+                cached += counts[source][0]
+                continue
+            for page in reader.pages(source, version, request.batch_size):
+                if len(page) > request.batch_size:
+                    raise TextError(f"the reader returned {len(page)} texts for a batch of "
+                                    f"{request.batch_size}")
+                batch: list[TextRow] = []
+                for row in page:
+                    if row.cached:
+                        read += 1
+                        cached += 1
+                        continue
+                    if request.limit is not None and enriched + len(batch) >= request.limit:
+                        limit_reached = True
+                        break
+                    read += 1
+                    batch.append(row)
+                if batch:
+                    new, themes = _enrich_batch(batch, source, version, models, writer,
+                                                reuse, request.reuse)
+                    computed += new
+                    theme_rows += themes
+                    enriched += len(batch)
+                    progress.advance(len(batch))
+                if limit_reached:
+                    break
+    seconds = clock() - started
+    return EnrichmentSummary(
+        sources=request.sources, model_version=version, models=components, read=read,
+        enriched=enriched, cached=cached, computed=computed, theme_rows=theme_rows,
+        pending=pending_total - enriched, seconds=seconds, limit_reached=limit_reached,
+        device=_device(models))
+
+
+def _enrich_batch(batch: Sequence[TextRow], source: str, version: str,
+                  models: EnrichmentModels, writer: EnrichmentWriter,
+                  reuse: OrderedDict[str, TextEnrichment], reuse_size: int) -> tuple[int, int]:
+    """Compute the batch's new distinct texts and write its rows; return (distinct texts
+    computed, theme rows written)."""
+    fresh: dict[str, str] = {}
+    for row in batch:
+        if row.text_hash not in reuse and row.text_hash not in fresh:
+            assert row.text is not None
+            fresh[row.text_hash] = row.text
+    results = dict(zip(fresh, enrich_texts(list(fresh.values()), models,
+                                           transcripts=source == "interactions"),
+                       strict=True))
+    for digest in {row.text_hash for row in batch} - set(fresh):
+        results[digest] = reuse[digest]
+        reuse.move_to_end(digest)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    columns: dict[str, list[Any]] = {name: [] for name in (
+        "text_id", "source_table", "text_hash", "model_version", "enriched_at",
+        "redacted_text", "sentiment", "sentiment_label", "conversation_score", "details")}
+    themes: dict[str, list[Any]] = {name: [] for name in (
+        "text_id", "source_table", "theme", "confidence", "sentiment", "text_hash",
+        "model_version")}
+    for row in batch:
+        result = results[row.text_hash]
+        for name, value in (("text_id", row.text_id), ("source_table", source),
+                            ("text_hash", row.text_hash), ("model_version", version),
+                            ("enriched_at", now), ("redacted_text", result.redacted_text),
+                            ("sentiment", result.sentiment),
+                            ("sentiment_label", result.sentiment_label),
+                            ("conversation_score", result.conversation_score),
+                            ("details", result.details)):
+            columns[name].append(value)
+        for theme, confidence, sentiment in result.themes:
+            for name, value in (("text_id", row.text_id), ("source_table", source),
+                                ("theme", theme), ("confidence", confidence),
+                                ("sentiment", sentiment), ("text_hash", row.text_hash),
+                                ("model_version", version)):
+                themes[name].append(value)
+    writer.append(enrichments_arrow(columns), themes_arrow(themes))
+    for digest, result in results.items():
+        reuse[digest] = result
+        reuse.move_to_end(digest)
+    while len(reuse) > max(reuse_size, len(batch)):
+        reuse.popitem(last=False)
+    return len(fresh), len(themes["theme"])
+
+
+def _device(models: EnrichmentModels) -> str | None:
+    for model in (models.sentiment, models.themes):
+        embedder = getattr(model, "embedder", None)
+        if embedder is not None:
+            return str(embedder.device)
+    return None

@@ -1,0 +1,276 @@
+"""Where enrichment reads texts and writes results: pages from the engine, one transaction
+per batch.
+
+Reading: texts come in pages ordered by id (keyset pagination: ``id > last``), so memory
+stays bounded whatever the table's size. Each page is joined in the engine to the
+enrichments already stored under the same model version on ``(text_id, text_hash)``, the
+hash being the engine's own sha256 of the raw text; a text already enriched comes back
+without its body. Writing: the rows of a batch go to ``enrichments`` and
+``enrichment_themes`` in one transaction (DuckDB, PostgreSQL). Spark has no transactions:
+the theme rows are written first and the enrichment rows last, so a text counts as
+enriched only once both are written (an interruption in between can leave theme rows
+that a later run writes again; the metrics count a theme once per text).
+
+What differs by engine is data: :data:`HASH_FALLBACKS` (PostgreSQL has no Ibis
+``hexdigest``) and :data:`APPENDERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from smokejumper.errors import StoreError
+from smokejumper.store.analytics import (
+    ENRICHMENT_THEMES_SCHEMA,
+    ENRICHMENT_THEMES_TABLE,
+    ENRICHMENTS_SCHEMA,
+    ENRICHMENTS_TABLE,
+)
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pyarrow as pa
+
+    from smokejumper.store import AnalyticsStore
+
+#: source table → (id column, text column)
+SOURCES: dict[str, tuple[str, str]] = {
+    "responses": ("response_id", "comment"),
+    "interactions": ("interaction_id", "transcript"),
+}
+
+
+@dataclass(frozen=True)
+class TextRow:
+    """One text of a page: ``text`` is None when it is already enriched (cached)."""
+
+    text_id: str
+    text_hash: str
+    text: str | None
+
+    @property
+    def cached(self) -> bool:
+        return self.text is None
+
+
+class TextReader(Protocol):
+    """Where the pipeline gets its texts (the store, or a fake in tests)."""
+
+    def count(self, source: str, model_version: str) -> tuple[int, int]:
+        """(texts, texts not yet enriched under ``model_version``)."""
+        ...
+
+    def pages(self, source: str, model_version: str, size: int) -> Iterator[list[TextRow]]:
+        """Texts in id order, at most ``size`` per page."""
+        ...
+
+
+class EnrichmentWriter(Protocol):
+    """Where the pipeline writes a batch (both tables together)."""
+
+    def append(self, enrichments: pa.Table, themes: pa.Table) -> None: ...
+
+
+def sha256_hex(text: str) -> str:
+    """The text hash stored in ``enrichments.text_hash`` (what the engines compute too).
+
+    >>> sha256_hex("abc")[:16]
+    'ba7816bf8f01cfea'
+    """
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _postgres_sha256(column: ir.StringValue) -> ir.StringValue:
+    """``encode(sha256(convert_to(text, 'UTF8')), 'hex')``: PostgreSQL's own functions."""
+    import ibis
+
+    @ibis.udf.scalar.builtin(name="convert_to")
+    def convert_to(value: str, encoding: str) -> bytes:  # type: ignore[empty-body]
+        ...
+
+    @ibis.udf.scalar.builtin(name="sha256")
+    def sha256(value: bytes) -> bytes:  # type: ignore[empty-body]
+        ...
+
+    @ibis.udf.scalar.builtin(name="encode")
+    def encode(value: bytes, format: str) -> str:  # type: ignore[empty-body]
+        ...
+
+    return encode(sha256(convert_to(column, "UTF8")), "hex")  # type: ignore[no-any-return]
+
+
+#: engines without Ibis ``hexdigest('sha256')``, and what computes it there
+HASH_FALLBACKS: dict[str, Callable[[Any], Any]] = {"postgres": _postgres_sha256}
+
+
+def text_hash_expr(column: ir.StringValue, engine: str) -> ir.StringValue:
+    """The engine's sha256 (lower-case hex of the UTF-8 bytes) of a text column."""
+    fallback = HASH_FALLBACKS.get(engine)
+    return fallback(column) if fallback else column.hexdigest("sha256")
+
+
+class StoreTextReader:
+    """Texts of ``responses.comment`` / ``interactions.transcript``, in id-ordered pages."""
+
+    def __init__(self, store: AnalyticsStore) -> None:
+        self.store = store
+
+    def _texts(self, source: str) -> ir.Table:
+        id_column, text_column = SOURCES[source]
+        table = self.store.table(source)
+        text = table[text_column]
+        return table.filter(text.notnull() & (text.strip().length() > 0)).select(
+            text_id=table[id_column], text=text)
+
+    def _done(self, source: str, model_version: str) -> ir.Table:
+        done = self.store.table(ENRICHMENTS_TABLE)
+        return done.filter((done.source_table == source)
+                           & (done.model_version == model_version)).select(
+            "text_id", "text_hash")
+
+    def count(self, source: str, model_version: str) -> tuple[int, int]:
+        texts = self._texts(source)
+        texts = texts.mutate(text_hash=text_hash_expr(texts.text, self.store.kind))
+        pending = texts.anti_join(self._done(source, model_version), ["text_id", "text_hash"])
+        return int(texts.count().execute()), int(pending.count().execute())
+
+    def pages(self, source: str, model_version: str, size: int) -> Iterator[list[TextRow]]:
+        import ibis
+
+        last: str | None = None
+        done = self._done(source, model_version)
+        while True:
+            page = self._texts(source)
+            if last is not None:
+                page = page.filter(page.text_id > last)
+                done_here = done.filter(done.text_id > last)
+            else:
+                done_here = done
+            page = page.order_by("text_id").limit(size)
+            page = page.mutate(text_hash=text_hash_expr(page.text, self.store.kind))
+            marked = done_here.mutate(_done=ibis.literal(1))
+            joined = page.left_join(marked, [page.text_id == marked.text_id,
+                                             page.text_hash == marked.text_hash])
+            result = joined.select(
+                text_id=page.text_id, text_hash=page.text_hash,
+                text=ibis.ifelse(marked._done.isnull(), page.text, ibis.null(str)),
+            ).order_by("text_id").to_pyarrow()
+            if result.num_rows == 0:
+                return
+            rows: dict[str, TextRow] = {}
+            for text_id, digest, text in zip(*(result.column(c).to_pylist()
+                                               for c in ("text_id", "text_hash", "text")),
+                                             strict=True):
+                if text_id not in rows or text is None:  # a duplicate stored row: cached
+                    rows[text_id] = TextRow(text_id, digest, text)
+            yield list(rows.values())
+            last = result.column("text_id")[result.num_rows - 1].as_py()
+            if len(rows) < size:
+                return
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+def arrow_schema(schema: dict[str, str]) -> pa.Schema:
+    """The Arrow schema of an enrichment table."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "float64": pa.float64(), "timestamp": pa.timestamp("us"),
+             "int64": pa.int64()}
+    return pa.schema([(name, types[kind]) for name, kind in schema.items()])
+
+
+def enrichments_arrow(rows: Mapping[str, Sequence[Any]]) -> pa.Table:
+    """An ``enrichments`` batch from columns."""
+    import pyarrow as pa
+
+    return pa.table(dict(rows), schema=arrow_schema(ENRICHMENTS_SCHEMA))
+
+
+def themes_arrow(rows: Mapping[str, Sequence[Any]]) -> pa.Table:
+    """An ``enrichment_themes`` batch from columns."""
+    import pyarrow as pa
+
+    return pa.table(dict(rows), schema=arrow_schema(ENRICHMENT_THEMES_SCHEMA))
+
+
+class DuckDBAppender:
+    """One ``BEGIN .. COMMIT`` on the store's connection per batch."""
+
+    def __init__(self, store: AnalyticsStore) -> None:
+        self.store = store
+
+    def append(self, enrichments: pa.Table, themes: pa.Table) -> None:
+        con = self.store.raw
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, batch in ((ENRICHMENT_THEMES_TABLE, themes),
+                                (ENRICHMENTS_TABLE, enrichments)):
+                if batch.num_rows:
+                    con.register("_sj_enrich_batch", batch)
+                    try:
+                        con.execute(f"INSERT INTO main.{name} BY NAME "
+                                    "SELECT * FROM _sj_enrich_batch")
+                    finally:
+                        con.unregister("_sj_enrich_batch")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+class PostgresAppender:
+    """COPY both tables' rows in one transaction on the backend's connection."""
+
+    def __init__(self, store: AnalyticsStore) -> None:
+        self.store = store
+
+    def append(self, enrichments: pa.Table, themes: pa.Table) -> None:
+        pg = self.store.raw
+        try:
+            with pg.transaction(), pg.cursor() as cursor:
+                for name, batch in ((ENRICHMENT_THEMES_TABLE, themes),
+                                    (ENRICHMENTS_TABLE, enrichments)):
+                    if not batch.num_rows:
+                        continue
+                    columns = ", ".join(batch.column_names)
+                    with cursor.copy(f"COPY {name} ({columns}) FROM STDIN") as copy:
+                        for row in zip(*(batch.column(c).to_pylist()
+                                         for c in batch.column_names), strict=True):
+                            copy.write_row(row)
+        except Exception as exc:
+            if not type(exc).__module__.startswith("psycopg"):
+                raise
+            raise StoreError(f"PostgreSQL refused the enrichments (nothing of this batch "
+                             f"was written): {exc}") from None
+
+
+class SparkAppender:
+    """No transactions: theme rows first, enrichment rows (what marks a text done) last."""
+
+    def __init__(self, store: AnalyticsStore) -> None:
+        self.store = store
+
+    def append(self, enrichments: pa.Table, themes: pa.Table) -> None:
+        import ibis
+
+        for name, batch, schema in ((ENRICHMENT_THEMES_TABLE, themes, ENRICHMENT_THEMES_SCHEMA),
+                                    (ENRICHMENTS_TABLE, enrichments, ENRICHMENTS_SCHEMA)):
+            if batch.num_rows:
+                self.store.backend.insert(name, ibis.memtable(batch).cast(ibis.schema(schema)))
+
+
+APPENDERS: dict[str, type[DuckDBAppender] | type[PostgresAppender] | type[SparkAppender]] = {
+    "duckdb": DuckDBAppender,
+    "postgres": PostgresAppender,
+    "spark": SparkAppender,
+}
+
+
+def appender_for(store: AnalyticsStore) -> EnrichmentWriter:
+    """The writer for the store's engine."""
+    return APPENDERS[store.kind](store)

