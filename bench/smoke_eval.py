@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import ensure_demo  # noqa: E402
 
 MAX_PERIODS = 8
+SCORES = ["nps", "csat"]
 
 
 def quiet_demo(root: Path, size: str, seed: int) -> Path:
@@ -50,7 +51,7 @@ def enrich(demo: Path) -> dict[str, Any]:
             "seconds": round(summary.seconds, 1)}
 
 
-def delays(demo: Path) -> list[dict[str, Any]]:
+def delays(demo: Path, metrics: list[str] | None) -> list[dict[str, Any]]:
     from smokejumper.workspace import Workspace
 
     out = []
@@ -63,7 +64,7 @@ def delays(demo: Path) -> list[dict[str, Any]]:
                                    "periods_to_detect": None}
             for k in range(1, MAX_PERIODS + 1):
                 alerts = ws.smoke.scan(until=start + timedelta(weeks=k),
-                                       since=start - timedelta(weeks=4))
+                                       since=start - timedelta(weeks=4), metrics=metrics)
                 hit = [a for a in alerts if a.segment == incident["segment"]]
                 if hit:
                     row.update(periods_to_detect=k, alert_start=hit[0].start.isoformat(),
@@ -74,11 +75,11 @@ def delays(demo: Path) -> list[dict[str, Any]]:
     return out
 
 
-def false_alarms(demo: Path) -> dict[str, Any]:
+def false_alarms(demo: Path, metrics: list[str] | None) -> dict[str, Any]:
     from smokejumper.workspace import Workspace
 
     with Workspace(demo) as ws:
-        result = ws.smoke.scan_result()
+        result = ws.smoke.scan_result(metrics=metrics)
     serious = [a for a in result.alerts if a.severity in ("medium", "high", "critical")]
     years = result.periods * 7 / 365.25
     return {"series": result.series, "alerts": len(result.alerts),
@@ -100,13 +101,14 @@ def main() -> None:
         started = time.perf_counter()
         demo = ensure_demo(args.dir.resolve(), size, args.seed)
         quiet = quiet_demo(args.dir.resolve(), size, args.seed)
-        report[size] = {"text": "scores only", "incidents": delays(demo),
-                        "no_incidents": false_alarms(quiet)}
+        report[size] = {"signals": "scores (nps, csat)", "incidents": delays(demo, SCORES),
+                        "no_incidents": false_alarms(quiet, SCORES)}
         if args.enrich:
-            report[f"{size}_with_text"] = {
-                "text": "comments enriched (vader + keyword themes): theme spikes too",
-                "enrichment": [enrich(demo), enrich(quiet)], "incidents": delays(demo),
-                "no_incidents": false_alarms(quiet)}
+            report[f"{size}_all_signals"] = {
+                "signals": "scores, contact-reason spikes, and theme spikes of the comments "
+                           "enriched with vader + keyword themes",
+                "enrichment": [enrich(demo), enrich(quiet)], "incidents": delays(demo, None),
+                "no_incidents": false_alarms(quiet, None)}
         report[size]["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(report, indent=2))
 

@@ -60,7 +60,7 @@ def demo(
     if fmt is OutputFormat.table:
         _print_summary(summary)
         if scan:
-            _print_alerts(alerts)
+            _print_alerts(alerts, directory)
     else:
         data = summary.to_dict()
         if scan:
@@ -72,24 +72,30 @@ def _segment_text(segment: dict[str, str]) -> str:
     return " × ".join(f"{k}={v}" for k, v in segment.items()) or "everything"
 
 
-def _print_alerts(alerts: list[Any]) -> None:
-    """What the scan found, each incident with its source (compare with the planted ones)."""
+def _print_alerts(alerts: list[Any], directory: Path) -> None:
+    """What the scan found, each incident with its source (compare with the planted ones):
+    alerts of severity medium or more; the low ones are counted."""
     from rich.table import Table
 
-    if not alerts:
-        console.print("Smoke found: none.")
+    shown = [a for a in alerts if a.severity != "low"]
+    if not shown:
+        console.print("Smoke found: none of severity medium or more.")
         return
     table = Table(title="Smoke found (smokejumper scan)", title_justify="left")
     for column in ("metric", "segment", "start", "change", "severity", "source"):
-        table.add_column(column, overflow="fold",
-                         no_wrap=column in ("metric", "start", "change", "severity"))
-    for alert in alerts:
+        table.add_column(column, overflow="fold", no_wrap=column in ("start", "severity"))
+    for alert in shown:
+        causes = [c for c in alert.root_cause[:3] if c["segment"] != alert.segment]
         source = "; ".join(f"{_segment_text(c['segment'])} ({c['share']:.0%})"
-                           for c in alert.root_cause[:3])
-        table.add_row(alert.metric, _segment_text(alert.segment), str(alert.start),
-                      f"{alert.before.value:.1f} → {alert.after.value:.1f}",
+                           for c in causes) or "the whole segment"
+        table.add_row(alert.metric.replace("_", " "), _segment_text(alert.segment),
+                      str(alert.start), f"{alert.before.value:.1f} → {alert.after.value:.1f}",
                       str(alert.severity), source)
     console.print(table)
+    low = len(alerts) - len(shown)
+    if low:
+        console.print(f"and {low} alert(s) of low severity: smokejumper -w {directory} scan",
+                      highlight=False)
 
 
 def _print_summary(s: DemoSummary) -> None:

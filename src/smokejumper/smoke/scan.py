@@ -433,12 +433,12 @@ def analyse(builder: PanelBuilder, frame: pd.DataFrame, dimensions: Sequence[str
 
 def _widens(views: dict[str, MetricView], incidents: Sequence[dict[str, Any]],
             finding: Finding, sign: float, min_effect: float) -> dict[str, Any] | None:
-    """The incident found so far that ``finding`` shows to be wider: the finding's segment
-    contains the incident's, and the rest of it drops as the incident does (in the
-    finding's metric, over the incident's window)."""
+    """The incident found so far that ``finding`` shows to be wider: same metric, the
+    finding's segment contains the incident's, and the rest of it drops as the incident
+    does (over the incident's window)."""
     view = views[finding.metric]
     for incident in incidents:
-        if incident["segment"] == finding.segment \
+        if incident["metric"] != finding.metric or incident["segment"] == finding.segment \
                 or not contains(finding.segment, incident["segment"]) \
                 or not (incident["start"] < finding.end and incident["end"] > finding.start):
             continue

@@ -13,9 +13,16 @@ sentences that mention each (``smokejumper.text.mentions`` when present, else th
 sentiment), and for transcripts the conversation quality (``smokejumper.text.conversation``
 when present, else NULL).
 
+With embeddings, each distinct clause (:func:`~smokejumper.text.clauses.split_clauses`)
+of a batch is embedded once and a text of several clauses takes the normalised mean of
+its clauses' vectors (``text_vectors="clauses"``, the default) instead of being embedded
+again as a whole (``"whole"``): the themes and mention sentiments need the clauses
+anyway, so this halves the model's work, and clauses repeat across texts far more than
+whole texts do.
+
 The model version names the sentiment and theme models and hashes everything that changes
-a result (model versions, taxonomy, redaction settings, which optional steps ran), so
-changing any of them enriches again under a new version.
+a result (model versions, taxonomy, redaction settings, which optional steps ran, how
+text vectors are made), so changing any of them enriches again under a new version.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -47,6 +55,8 @@ if TYPE_CHECKING:
 Source = Literal["responses", "interactions", "all"]
 AUTO = "auto"
 NO_THEMES = "none"
+#: how a text's embedding is made: mean of its clauses' vectors, or the whole text embedded
+TEXT_VECTORS = ("clauses", "whole")
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,10 @@ class EnrichmentRequest:
     installed, else ``keywords``; ``none`` tags no themes. ``train`` is a labelled CSV
     (``text_column``, ``label_column``) that teaches a teachable sentiment model such as
     ``embedding`` first. ``limit`` caps the texts enriched in this run (the rest wait for
-    the next one). ``device`` (cpu, cuda) and ``backend`` (torch, onnx) run the embedding
-    model; ``reuse`` is how many recent distinct texts' results are kept for duplicates.
+    the next one). ``device`` (cpu, cuda) and ``backend`` (torch, onnx, onnx-int8) run the
+    embedding model; ``text_vectors`` is how a text of several clauses gets its vector
+    (``clauses``: the mean of its clauses' vectors; ``whole``: embedded again as a whole);
+    ``reuse`` is how many recent distinct texts' results are kept for duplicates.
 
     >>> EnrichmentRequest().sources
     ('responses', 'interactions')
@@ -75,8 +87,12 @@ class EnrichmentRequest:
     text_column: str = "text"
     label_column: str = "label"
     reuse: int = 10_000
+    text_vectors: str = "clauses"
 
     def __post_init__(self) -> None:
+        if self.text_vectors not in TEXT_VECTORS:
+            raise TextError(f"unknown text_vectors {self.text_vectors!r}; expected clauses "
+                            "or whole")
         if self.source not in (*SOURCES, "all"):
             raise TextError(f"unknown source {self.source!r}; expected responses, "
                             "interactions or all")
@@ -137,16 +153,28 @@ class EnrichmentModels:
     themes: ThemeModel | None
     redaction: RedactionConfig
     extra: dict[str, str] = field(default_factory=dict)
+    text_vectors: str = "clauses"
+
+    def embedders(self) -> list[Any]:
+        """The distinct embedders the models use (none for lexicon models)."""
+        found: dict[int, Any] = {}
+        for model in (self.sentiment, self.themes):
+            embedder = getattr(model, "embedder", None)
+            if embedder is not None:
+                found.setdefault(id(embedder), embedder)
+        return list(found.values())
 
     def components(self) -> dict[str, str]:
         """Everything that changes a result, by step."""
         redaction = hashlib.sha256(repr(self.redaction).encode()).hexdigest()[:12]
+        vectors = {"text_vectors": self.text_vectors} if self.embedders() else {}
         return {
             "sentiment": self.sentiment.version,
             "themes": self.themes.version if self.themes is not None else NO_THEMES,
             "redaction": redaction,
             "mentions": _optional_version("smokejumper.text.mentions"),
             "conversation": _optional_version("smokejumper.text.conversation"),
+            **vectors,
             **self.extra,
         }
 
@@ -227,7 +255,7 @@ def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
     if theme_name != NO_THEMES and taxonomy is not None:
         themes = theme_models.create(theme_name, options)
     extra = {"backend": request.backend} if request.backend != "torch" else {}
-    return EnrichmentModels(sentiment, themes, redaction, extra)
+    return EnrichmentModels(sentiment, themes, redaction, extra, request.text_vectors)
 
 
 # -- one batch of distinct texts --------------------------------------------------------------
@@ -262,16 +290,18 @@ def enrich_texts(texts: Sequence[str], models: EnrichmentModels,
         return []
     redactions = [redact(text, models.redaction) for text in texts]
     redacted = [r.text for r in redactions]
-    scores = models.sentiment.score(redacted)
-    mentions = _mentions(redacted, models)
-    if mentions is not None:
-        themes = mentions
-    elif models.themes is not None:
-        themes = [tuple((tag.theme, float(tag.confidence), float(score.score)) for tag in tags)
-                  for tags, score in zip(tag_themes(models.themes, redacted), scores,
-                                         strict=True)]
-    else:
-        themes = [() for _ in redacted]
+    with _text_vectors(redacted, models):
+        scores = models.sentiment.score(redacted)
+        mentions = _mentions(redacted, models)
+        if mentions is not None:
+            themes = mentions
+        elif models.themes is not None:
+            themes = [tuple((tag.theme, float(tag.confidence), float(score.score))
+                            for tag in tags)
+                      for tags, score in zip(tag_themes(models.themes, redacted), scores,
+                                             strict=True)]
+        else:
+            themes = [() for _ in redacted]
     quality = _conversation_quality(redacted) if transcripts else [None] * len(redacted)
     results = []
     for index, text in enumerate(redacted):
@@ -291,6 +321,44 @@ def enrich_texts(texts: Sequence[str], models: EnrichmentModels,
                                 else None),
             details=json.dumps(details, sort_keys=True, default=str), themes=themes[index]))
     return results
+
+
+def _text_vectors(texts: Sequence[str], models: EnrichmentModels) -> AbstractContextManager[Any]:
+    """Embed each distinct clause of ``texts`` once and, with ``text_vectors="clauses"``,
+    serve each text of several clauses the normalised mean of its clauses' vectors while
+    the models run (with ``"whole"`` nothing is served: the models embed texts as they go).
+    """
+    embedders = models.embedders()
+    if not embedders or models.text_vectors != "clauses":
+        return nullcontext()
+    import numpy as np
+
+    from smokejumper.text.clauses import split_clauses
+
+    units: dict[str, None] = {}
+    composed: dict[str, list[str]] = {}
+    for text in dict.fromkeys(texts):
+        pieces = [text[a:b] for a, b in split_clauses(text)]
+        if len(pieces) > 1:
+            composed[text] = pieces
+            units.update(dict.fromkeys(pieces))
+        else:
+            units[text] = None
+    stack = ExitStack()
+    unit_texts = list(units)
+    for embedder in embedders:
+        vectors = embedder.encode(unit_texts)
+        row = {text: index for index, text in enumerate(unit_texts)}
+        served = [vectors]
+        if composed:
+            means = np.stack([vectors[[row[p] for p in pieces]].mean(axis=0)
+                              for pieces in composed.values()])
+            if embedder.config.normalize:
+                means /= np.clip(np.linalg.norm(means, axis=1, keepdims=True), 1e-12, None)
+            served.append(means.astype(np.float32))
+        stack.enter_context(embedder.serving([*unit_texts, *composed],
+                                             np.concatenate(served)))
+    return stack
 
 
 def _mentions(texts: Sequence[str], models: EnrichmentModels
@@ -430,8 +498,6 @@ def _enrich_batch(batch: Sequence[TextRow], source: str, version: str,
 
 
 def _device(models: EnrichmentModels) -> str | None:
-    for model in (models.sentiment, models.themes):
-        embedder = getattr(model, "embedder", None)
-        if embedder is not None:
-            return str(embedder.device)
+    for embedder in models.embedders():
+        return str(embedder.device)
     return None

@@ -341,7 +341,7 @@ class EmbeddingSentimentModel:
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> EmbeddingSentimentModel:
         """Teach the classifier on labelled texts (labels normalised to the three classes)."""
-        labels = _checked(texts, labels)
+        labels = checked_sentiment_labels(texts, labels)
         classifier = self._new_classifier()
         classifier.fit(self.features(texts), labels)
         self._classifier = classifier
@@ -354,7 +354,7 @@ class EmbeddingSentimentModel:
     def cross_validate(self, texts: Sequence[str], labels: Sequence[str],
                        folds: int = 5) -> EvaluationReport:
         """k-fold accuracy and F1 of teaching on these examples (embeds them once)."""
-        labels = _checked(texts, labels)
+        labels = checked_sentiment_labels(texts, labels)
         features = self.features(texts)
 
         def fit_predict(train: Sequence[int], test: Sequence[int]) -> list[str]:
@@ -373,23 +373,39 @@ class EmbeddingSentimentModel:
             return []
         if self._classifier is None:
             head = self._head()
-            probabilities = head.probabilities(self.features(texts))
-            classes = list(head.classes)
-        else:
-            probabilities = self._classifier.predict_proba(self.features(texts))
-            classes = [str(c) for c in self._classifier.classes_]
-        positive = classes.index(POSITIVE) if POSITIVE in classes else None
-        negative = classes.index(NEGATIVE) if NEGATIVE in classes else None
-        scores = []
-        for row in probabilities:
-            value = (row[positive] if positive is not None else 0.0) - \
-                (row[negative] if negative is not None else 0.0)
-            scores.append(SentimentScore(classes[int(row.argmax())],
-                                         max(-1.0, min(1.0, float(value)))))
-        return scores
+            return scores_from_probabilities(head.probabilities(self.features(texts)),
+                                             list(head.classes))
+        return scores_from_probabilities(self._classifier.predict_proba(self.features(texts)),
+                                         [str(c) for c in self._classifier.classes_])
 
 
-def _checked(texts: Sequence[str], labels: Sequence[str]) -> list[str]:
+def scores_from_probabilities(probabilities: np.ndarray,
+                              classes: Sequence[str]) -> list[SentimentScore]:
+    """Per row: the most probable class and P(positive) - P(negative), clipped to [-1, 1].
+
+    >>> import numpy as np
+    >>> [score] = scores_from_probabilities(np.array([[0.1, 0.2, 0.7]]), SENTIMENT_LABELS)
+    >>> score.label, round(score.score, 6)
+    ('positive', 0.6)
+    """
+    classes = list(classes)
+    positive = classes.index(POSITIVE) if POSITIVE in classes else None
+    negative = classes.index(NEGATIVE) if NEGATIVE in classes else None
+    scores = []
+    for row in probabilities:
+        value = (row[positive] if positive is not None else 0.0) - \
+            (row[negative] if negative is not None else 0.0)
+        scores.append(SentimentScore(classes[int(row.argmax())],
+                                     max(-1.0, min(1.0, float(value)))))
+    return scores
+
+
+def checked_sentiment_labels(texts: Sequence[str], labels: Sequence[str]) -> list[str]:
+    """Labels normalised to the three classes; as many as texts, at least two classes.
+
+    >>> checked_sentiment_labels(["a", "b"], ["Pos", "neg"])
+    ['positive', 'negative']
+    """
     if len(texts) != len(labels):
         raise TextError(f"{len(texts)} texts but {len(labels)} labels")
     normalised = [normalise_sentiment_label(label) for label in labels]

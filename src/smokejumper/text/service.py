@@ -39,13 +39,14 @@ class TextService:
     def enrich(self, source: Source = "all", model: str = "vader", *, themes: str = AUTO,
                batch_size: int = 2000, limit: int | None = None, device: str | None = None,
                backend: str = "torch", train: str | None = None,
-               reader: TextReader | None = None,
+               text_vectors: str = "clauses", reader: TextReader | None = None,
                writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Enrich the texts not yet enriched under this model version (see
         :mod:`smokejumper.text.enrich`); ``reader``/``writer`` replace the store's."""
         request = EnrichmentRequest(source=source, model=model, themes=themes,
                                     batch_size=batch_size, limit=limit, device=device,
-                                    backend=backend, train=train)
+                                    backend=backend, train=train,
+                                    text_vectors=text_vectors)
         return self.run(request, reader=reader, writer=writer)
 
     def run(self, request: EnrichmentRequest, *, reader: TextReader | None = None,

@@ -1,0 +1,329 @@
+"""Few-shot sentiment in the style of SetFit: tune the embedding model, then a regression.
+
+Teaching takes a private copy of the embedding model (all-MiniLM-L6-v2 unless another
+local folder is configured), tunes it contrastively on the labelled examples, so that
+texts with the same label move together and texts with different labels apart, and
+fits a logistic regression on the tuned embeddings (plus VADER's four scores). The
+tuned weights live only in memory, never in the package or on disk.
+
+Two ways to make the contrastive pairs (:class:`SetFitConfig.loss`):
+
+* ``pairs``: SetFit's recipe (Tunstall et al., 2022): for every example, sampled
+  same-label and different-label partners, and sentence-transformers'
+  ``CosineSimilarityLoss`` (cosine of a pair towards 1 or 0).
+* ``batch``: the same cosine target for *every* pair inside a batch of examples, so
+  one pass over the examples sees batch_size² / 2 pairs; far cheaper on a CPU.
+
+Cross-validation (:meth:`SetFitSentimentModel.cross_validate`) tunes a fresh copy in
+each scored fold, so the estimate is honest; as that costs a full tuning per fold, only
+the first ``cv_tuned_folds`` of the k folds are scored by default (one: the report's
+``n`` is then about 1/k of the examples).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from smokejumper.errors import MissingDependencyError, TextError
+from smokejumper.text._optional import optional_import
+from smokejumper.text.evaluate import EvaluationReport, evaluate_predictions
+from smokejumper.text.sentiment import (
+    SentimentScore,
+    VaderSentimentModel,
+    checked_sentiment_labels,
+    lexicon_features,
+    scores_from_probabilities,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from smokejumper.text.embeddings import Embedder, EmbeddingConfig
+
+LOSSES = ("pairs", "batch")
+
+
+@dataclass(frozen=True)
+class SetFitConfig:
+    """How the embedding model is tuned and the regression fitted.
+
+    ``pairs_per_example`` (``pairs`` loss) counts a same-label and a different-label
+    partner as two; ``frozen_layers`` keeps the embeddings and that many lower
+    transformer layers fixed (cheaper backward pass); ``max_seq_length`` truncates
+    long texts while tuning and scoring. ``cv_tuned_folds`` is how many of the k
+    cross-validation folds are tuned and scored (see the module docstring).
+
+    >>> SetFitConfig(epochs=0)
+    Traceback (most recent call last):
+    ...
+    smokejumper.errors.TextError: setfit epochs must be at least 1, not 0
+    """
+
+    loss: str = "batch"
+    epochs: int = 4
+    batch_size: int = 32
+    pairs_per_example: int = 8
+    learning_rate: float = 5e-5
+    warmup: float = 0.1
+    max_seq_length: int = 64
+    frozen_layers: int = 0
+    lexicon_features: bool = True
+    regularisation: float = 1.0
+    balanced: bool = True
+    max_iterations: int = 3000
+    cv_tuned_folds: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise TextError(f"unknown setfit loss {self.loss!r}; expected pairs or batch")
+        for name, least in (("epochs", 1), ("batch_size", 2), ("pairs_per_example", 2),
+                            ("max_seq_length", 8), ("cv_tuned_folds", 1),
+                            ("max_iterations", 1)):
+            if getattr(self, name) < least:
+                raise TextError(f"setfit {name} must be at least {least}, not "
+                                f"{getattr(self, name)}")
+        if not 0 < self.learning_rate < 1:
+            raise TextError(f"setfit learning_rate must be in (0, 1), not {self.learning_rate}")
+        if not 0 <= self.warmup < 1:
+            raise TextError(f"setfit warmup must be in [0, 1), not {self.warmup}")
+        if self.frozen_layers < 0:
+            raise TextError(f"setfit frozen_layers must be 0 or more, not {self.frozen_layers}")
+        if self.regularisation <= 0:
+            raise TextError(f"setfit regularisation must be positive, not {self.regularisation}")
+
+    @property
+    def digest(self) -> str:
+        """A short hash of every setting (part of the model version)."""
+        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:8]
+
+
+def contrastive_pairs(labels: Sequence[str], pairs_per_example: int,
+                      seed: int = 0) -> list[tuple[int, int, float]]:
+    """SetFit's pairs: per example and round, a same-label (1.0) and another-label (0.0) partner.
+
+    >>> pairs = contrastive_pairs(["a", "a", "b", "b"], pairs_per_example=2)
+    >>> len(pairs), sorted({target for _, _, target in pairs})
+    (8, [0.0, 1.0])
+    >>> all((["a", "a", "b", "b"][i] == ["a", "a", "b", "b"][j]) == (t == 1.0)
+    ...     for i, j, t in pairs)
+    True
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    labels_array = np.asarray(labels)
+    indices = np.arange(len(labels_array))
+    pairs: list[tuple[int, int, float]] = []
+    for _ in range(max(1, pairs_per_example // 2)):
+        for i in rng.permutation(indices):
+            same = indices[(labels_array == labels_array[i]) & (indices != i)]
+            other = indices[labels_array != labels_array[i]]
+            if len(same):
+                pairs.append((int(i), int(rng.choice(same)), 1.0))
+            if len(other):
+                pairs.append((int(i), int(rng.choice(other)), 0.0))
+    order = rng.permutation(len(pairs))
+    return [pairs[k] for k in order]
+
+
+def _freeze_lower_layers(model: Any, frozen_layers: int) -> None:
+    if frozen_layers <= 0:
+        return
+    for name, parameter in model.named_parameters():
+        parts = name.split(".")
+        if "embeddings" in parts:
+            parameter.requires_grad_(False)
+        elif "layer" in parts:
+            position = parts.index("layer")
+            if position + 1 < len(parts) and parts[position + 1].isdigit() and \
+                    int(parts[position + 1]) < frozen_layers:
+                parameter.requires_grad_(False)
+
+
+def tune_encoder(model: Any, texts: Sequence[str], labels: Sequence[str],
+                 config: SetFitConfig) -> Any:
+    """Tune ``model`` (a SentenceTransformer, changed in place) on labelled texts; returns it."""
+    import numpy as np
+
+    torch = optional_import("torch")
+    losses = optional_import("sentence_transformers.losses")
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model.max_seq_length = config.max_seq_length
+    _freeze_lower_layers(model, config.frozen_layers)
+    device = model.device
+    texts = list(texts)
+    label_ids = {label: k for k, label in enumerate(sorted(set(labels)))}
+    targets = torch.tensor([label_ids[label] for label in labels], device=device)
+
+    def features(indices: Sequence[int]) -> dict[str, Any]:
+        batch = model.tokenize([texts[i] for i in indices])
+        return {key: value.to(device) if hasattr(value, "to") else value
+                for key, value in batch.items()}
+
+    if config.loss == "pairs":
+        pairs = contrastive_pairs(labels, config.pairs_per_example, config.seed)
+        pair_loss = losses.CosineSimilarityLoss(model)
+        batches = [pairs[b:b + config.batch_size]
+                   for _ in range(config.epochs)
+                   for b in range(0, len(pairs), config.batch_size)]
+    else:
+        batches = []
+        for _ in range(config.epochs):
+            order = rng.permutation(len(texts))
+            batches.extend(order[b:b + config.batch_size].tolist()
+                           for b in range(0, len(order), config.batch_size)
+                           if len(order[b:b + config.batch_size]) >= 2)
+
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate)
+    steps = max(1, len(batches))
+    warmup = max(1, int(config.warmup * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / steps))
+    model.train()
+    for batch in batches:
+        if config.loss == "pairs":
+            value = pair_loss([features([p[0] for p in batch]), features([p[1] for p in batch])],
+                              torch.tensor([p[2] for p in batch], device=device))
+        else:
+            embeddings = model(features(batch))["sentence_embedding"]
+            embeddings = torch.nn.functional.normalize(embeddings, dim=1)
+            similarity = embeddings @ embeddings.T
+            ids = targets[batch]
+            wanted = (ids[:, None] == ids[None, :]).float()
+            upper = torch.triu(torch.ones_like(similarity, dtype=torch.bool), diagonal=1)
+            value = ((similarity - wanted) ** 2)[upper].mean()
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+        schedule.step()
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(True)
+    return model
+
+
+class SetFitSentimentModel:
+    """An embedding model tuned on the labelled examples, then a logistic regression.
+
+    It must be taught (:meth:`fit`) before it scores; its score is
+    P(positive) - P(negative), like the ``embedding`` model's.
+    """
+
+    name = "setfit"
+
+    def __init__(self, embedder: Embedder | None = None,
+                 config: SetFitConfig | None = None) -> None:
+        from smokejumper.text.embeddings import EmbeddingConfig, load_embedder
+
+        base = embedder.config if embedder is not None else EmbeddingConfig()
+        if base.backend != "torch":  # tuning needs the torch model, not an ONNX export
+            embedder = load_embedder(replace(base, backend="torch"))
+        self.embedder = embedder or load_embedder(base)
+        self.config = config or SetFitConfig()
+        self._encoder: Any = None
+        self._classifier: Any = None
+        self._taught_on = ""
+        self._vader: VaderSentimentModel | None = None
+        if self.config.lexicon_features:
+            try:
+                self._vader = VaderSentimentModel()
+            except MissingDependencyError:
+                self._vader = None
+
+    @classmethod
+    def from_embedding_config(cls, embedding: EmbeddingConfig,
+                              config: SetFitConfig | None = None) -> SetFitSentimentModel:
+        """The model on the embedding model that ``embedding`` names."""
+        from smokejumper.text.embeddings import load_embedder
+
+        return cls(load_embedder(embedding), config)
+
+    @property
+    def version(self) -> str:
+        return (f"setfit:{self.embedder.model_id}:{self.config.digest}:"
+                f"{self._taught_on or 'untaught'}")
+
+    @property
+    def is_taught(self) -> bool:
+        """Whether :meth:`fit` has run."""
+        return self._classifier is not None
+
+    def _tuned_copy(self, texts: Sequence[str], labels: Sequence[str]) -> Any:
+        model = copy.deepcopy(self.embedder.model)
+        return tune_encoder(model, texts, labels, self.config)
+
+    def _features(self, encoder: Any, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+
+        vectors = np.asarray(encoder.encode(list(texts), batch_size=self.embedder.config.batch_size,
+                                            show_progress_bar=False, convert_to_numpy=True,
+                                            normalize_embeddings=True), dtype=np.float32)
+        if self._vader is None:
+            return vectors
+        return np.hstack([vectors, lexicon_features(self._vader, texts)])
+
+    def _new_classifier(self) -> Any:
+        logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
+        return logistic_regression(C=self.config.regularisation,
+                                  class_weight="balanced" if self.config.balanced else None,
+                                  max_iter=self.config.max_iterations,
+                                  random_state=self.config.seed)
+
+    def _fit_on(self, texts: Sequence[str], labels: list[str]) -> tuple[Any, Any]:
+        encoder = self._tuned_copy(texts, labels)
+        classifier = self._new_classifier()
+        classifier.fit(self._features(encoder, texts), labels)
+        return encoder, classifier
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> SetFitSentimentModel:
+        """Tune a copy of the embedding model and fit the regression; returns itself."""
+        normalised = checked_sentiment_labels(texts, labels)
+        self._encoder, self._classifier = self._fit_on(texts, normalised)
+        digest = hashlib.sha256()
+        for text, label in zip(texts, normalised, strict=True):
+            digest.update(f"{label}\t{text}\n".encode())
+        self._taught_on = digest.hexdigest()[:12]
+        return self
+
+    def cross_validate(self, texts: Sequence[str], labels: Sequence[str],
+                       folds: int = 5) -> EvaluationReport:
+        """Stratified k-fold, tuning a fresh copy per fold, on the first ``cv_tuned_folds``.
+
+        The report's ``n`` is the number of held-out examples actually scored.
+        """
+        normalised = checked_sentiment_labels(texts, labels)
+        smallest = min(normalised.count(label) for label in set(normalised))
+        if smallest < folds:
+            raise TextError(f"{folds}-fold cross-validation needs at least {folds} examples "
+                            f"of each label; the rarest has {smallest}")
+        splitter = optional_import("sklearn.model_selection").StratifiedKFold(
+            n_splits=folds, shuffle=True, random_state=self.config.seed)
+        gold: list[str] = []
+        predicted: list[str] = []
+        for fold, (train, test) in enumerate(splitter.split(normalised, normalised)):
+            if fold >= self.config.cv_tuned_folds:
+                break
+            encoder, classifier = self._fit_on([texts[i] for i in train],
+                                               [normalised[i] for i in train])
+            predicted.extend(str(label) for label in classifier.predict(
+                self._features(encoder, [texts[i] for i in test])))
+            gold.extend(normalised[i] for i in test)
+        report = evaluate_predictions(gold, predicted)
+        return replace(report, folds=folds)
+
+    def score(self, texts: Sequence[str]) -> list[SentimentScore]:
+        if self._classifier is None:
+            raise TextError("the setfit sentiment model must be taught first: give it "
+                            "labelled examples (text eval --train FILE)")
+        if len(texts) == 0:
+            return []
+        probabilities = self._classifier.predict_proba(self._features(self._encoder, texts))
+        return scores_from_probabilities(probabilities,
+                                         [str(c) for c in self._classifier.classes_])
