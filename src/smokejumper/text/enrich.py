@@ -254,6 +254,9 @@ def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
     themes = None
     if theme_name != NO_THEMES and taxonomy is not None:
         themes = theme_models.create(theme_name, options)
+        # load the models now (a hybrid tagger embeds its taxonomy's prototypes on first
+        # use), so the run's clock counts the texts' work only, as it does for teaching
+        themes.confidences([taxonomy.names[0]])
     extra = {"backend": request.backend} if request.backend != "torch" else {}
     return EnrichmentModels(sentiment, themes, redaction, extra, request.text_vectors)
 

@@ -6,8 +6,8 @@ point groups ``smokejumper.sentiment_models`` and ``smokejumper.theme_models`` (
 entry point's name is the model name, its object a factory taking
 :class:`TextModelOptions`). Factories import their heavy libraries only when called.
 
->>> sentiment_models.names()[:2]
-['embedding', 'vader']
+>>> sentiment_models.names()[:3]
+['embedding', 'setfit', 'vader']
 """
 
 from __future__ import annotations
@@ -112,6 +112,12 @@ def _embedding_sentiment(options: TextModelOptions) -> SentimentModel:
     return EmbeddingSentimentModel(load_embedder(options.embedding))
 
 
+def _setfit_sentiment(options: TextModelOptions) -> SentimentModel:
+    from smokejumper.text.setfit import SetFitSentimentModel
+
+    return SetFitSentimentModel.from_embedding_config(options.embedding)
+
+
 def _needs_taxonomy(options: TextModelOptions) -> Taxonomy:
     if options.taxonomy is None:
         raise TextError("a theme model needs a taxonomy (a [themes.NAME] table per theme)")
@@ -137,6 +143,10 @@ sentiment_models.register(
 sentiment_models.register(
     "embedding", _embedding_sentiment, teachable=True,
     description="all-MiniLM-L6-v2 embeddings + logistic regression taught from examples")
+sentiment_models.register(
+    "setfit", _setfit_sentiment, teachable=True,
+    description="all-MiniLM-L6-v2 tuned on the examples (SetFit-style), then logistic "
+                "regression; must be taught")
 theme_models.register(
     "hybrid", _hybrid_themes, teachable=True,
     description="embeddings of descriptions and examples plus keyword hits; teachable")

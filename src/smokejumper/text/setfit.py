@@ -54,7 +54,9 @@ class SetFitConfig:
     ``pairs_per_example`` (``pairs`` loss) counts a same-label and a different-label
     partner as two; ``frozen_layers`` keeps the embeddings and that many lower
     transformer layers fixed (cheaper backward pass); ``max_seq_length`` truncates
-    long texts while tuning and scoring. ``cv_tuned_folds`` is how many of the k
+    long texts while tuning and scoring. At most ``tuning_examples`` examples (a sample
+    that keeps every label's share) tune the embedding model, which bounds the teaching
+    time; the regression always learns from all of them. ``cv_tuned_folds`` is how many of the k
     cross-validation folds are tuned and scored (see the module docstring).
 
     >>> SetFitConfig(epochs=0)
@@ -64,17 +66,18 @@ class SetFitConfig:
     """
 
     loss: str = "batch"
-    epochs: int = 4
+    epochs: int = 6
     batch_size: int = 32
     pairs_per_example: int = 8
-    learning_rate: float = 5e-5
+    learning_rate: float = 7e-5
     warmup: float = 0.1
     max_seq_length: int = 64
     frozen_layers: int = 0
     lexicon_features: bool = True
-    regularisation: float = 1.0
+    regularisation: float = 0.3
     balanced: bool = True
     max_iterations: int = 3000
+    tuning_examples: int = 600
     cv_tuned_folds: int = 1
     seed: int = 0
 
@@ -82,7 +85,7 @@ class SetFitConfig:
         if self.loss not in LOSSES:
             raise TextError(f"unknown setfit loss {self.loss!r}; expected pairs or batch")
         for name, least in (("epochs", 1), ("batch_size", 2), ("pairs_per_example", 2),
-                            ("max_seq_length", 8), ("cv_tuned_folds", 1),
+                            ("max_seq_length", 8), ("cv_tuned_folds", 1), ("tuning_examples", 2),
                             ("max_iterations", 1)):
             if getattr(self, name) < least:
                 raise TextError(f"setfit {name} must be at least {least}, not "
@@ -145,13 +148,20 @@ def _freeze_lower_layers(model: Any, frozen_layers: int) -> None:
                 parameter.requires_grad_(False)
 
 
+def _cosine_similarity_loss() -> Any:
+    try:  # sentence-transformers 6 moved the losses; the old path still works, with a warning
+        from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
+    except ImportError:  # pragma: no cover - older sentence-transformers
+        from sentence_transformers.losses import CosineSimilarityLoss
+    return CosineSimilarityLoss
+
+
 def tune_encoder(model: Any, texts: Sequence[str], labels: Sequence[str],
                  config: SetFitConfig) -> Any:
     """Tune ``model`` (a SentenceTransformer, changed in place) on labelled texts; returns it."""
     import numpy as np
 
     torch = optional_import("torch")
-    losses = optional_import("sentence_transformers.losses")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model.max_seq_length = config.max_seq_length
@@ -162,13 +172,14 @@ def tune_encoder(model: Any, texts: Sequence[str], labels: Sequence[str],
     targets = torch.tensor([label_ids[label] for label in labels], device=device)
 
     def features(indices: Sequence[int]) -> dict[str, Any]:
-        batch = model.tokenize([texts[i] for i in indices])
+        tokenize = getattr(model, "preprocess", None) or model.tokenize
+        batch = tokenize([texts[i] for i in indices])
         return {key: value.to(device) if hasattr(value, "to") else value
                 for key, value in batch.items()}
 
     if config.loss == "pairs":
         pairs = contrastive_pairs(labels, config.pairs_per_example, config.seed)
-        pair_loss = losses.CosineSimilarityLoss(model)
+        pair_loss = _cosine_similarity_loss()(model)
         batches = [pairs[b:b + config.batch_size]
                    for _ in range(config.epochs)
                    for b in range(0, len(pairs), config.batch_size)]
@@ -257,6 +268,11 @@ class SetFitSentimentModel:
 
     def _tuned_copy(self, texts: Sequence[str], labels: Sequence[str]) -> Any:
         model = copy.deepcopy(self.embedder.model)
+        if len(texts) > self.config.tuning_examples:
+            split = optional_import("sklearn.model_selection").train_test_split
+            texts, _, labels, _ = split(list(texts), list(labels),
+                                        train_size=self.config.tuning_examples,
+                                        stratify=list(labels), random_state=self.config.seed)
         return tune_encoder(model, texts, labels, self.config)
 
     def _features(self, encoder: Any, texts: Sequence[str]) -> np.ndarray:
