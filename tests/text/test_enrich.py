@@ -376,6 +376,10 @@ def test_a_text_of_several_clauses_gets_the_mean_of_its_clause_vectors() -> None
     from smokejumper.text.clauses import split_clauses
     from smokejumper.text.enrich import EnrichmentModels, enrich_texts
     from smokejumper.text.redact import RedactionConfig
+    from smokejumper.text.themes import KeywordThemeTagger, Taxonomy
+
+    tagger = KeywordThemeTagger(Taxonomy.from_mapping({
+        "staff": {"keywords": ["staff"]}, "billing": {"keywords": ["bill"]}}))
 
     texts = ["The staff were lovely but the bill was wrong. Quick and easy!",
              "Quick and easy!", "Fine.",
@@ -384,11 +388,13 @@ def test_a_text_of_several_clauses_gets_the_mean_of_its_clause_vectors() -> None
     for text_vectors in ("clauses", "whole"):
         embedder = _counting_embedder()
         sentiment = _VectorSentiment(embedder)
-        models = EnrichmentModels(sentiment, None, RedactionConfig(), text_vectors=text_vectors)
+        models = EnrichmentModels(sentiment, tagger, RedactionConfig(),
+                                  text_vectors=text_vectors)
         enrich_texts(texts, models)
         seen = embedder.model.seen
-        if text_vectors == "whole":  # the models embed the texts as they are
-            assert sorted(seen) == sorted(texts)
+        if text_vectors == "whole":  # the models embed the texts as they are, then clauses
+            assert seen[:len(texts)] == texts
+            assert "The staff were lovely" in seen  # the mention's clause
             continue
         clauses = {text: [text[a:b] for a, b in split_clauses(text)] for text in texts}
         units = {c for parts in clauses.values() for c in parts}
@@ -404,6 +410,9 @@ def test_a_text_of_several_clauses_gets_the_mean_of_its_clause_vectors() -> None
                                    RedactionConfig(), text_vectors=v).version
                for v in ("clauses", "whole")}
     assert version["clauses"] != version["whole"]
+    tuned = _VectorSentiment(_counting_embedder())
+    tuned.name = "setfit"  # embeds with its own tuned copy: nothing to serve it
+    assert EnrichmentModels(tuned, tagger, RedactionConfig()).embedders() == []
 
 
 def test_an_unknown_text_vectors_mode_is_refused() -> None:

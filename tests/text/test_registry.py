@@ -24,7 +24,8 @@ def test_builtins_are_registered() -> None:
 
 
 def test_unknown_model_names_the_known_ones() -> None:
-    with pytest.raises(TextError, match="unknown sentiment model 'bert'; known: embedding, setfit, vader"):
+    with pytest.raises(TextError,
+                       match="unknown sentiment model 'bert'; known: embedding, setfit, vader"):
         sentiment_models.create("bert")
 
 

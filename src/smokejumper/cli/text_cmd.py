@@ -43,8 +43,9 @@ def eval_command(
                          "examples, keywords, parent). Needed for --task themes.",
         show_default=False)] = None,
     model: Annotated[str | None, typer.Option(
-        "--model", help="Registered model: sentiment vader|embedding (default vader, or "
-                        "embedding with --train); themes hybrid|keywords (default hybrid).",
+        "--model", help="Registered model: sentiment vader|embedding|setfit (default "
+                        "embedding, or setfit with --train; vader without the text extra); "
+                        "themes hybrid|keywords (default hybrid). The JSON names the model used.",
         show_default=False)] = None,
     model_path: Annotated[Path | None, typer.Option(
         "--model-path", help="Local Hugging Face / sentence-transformers model folder to use "

@@ -57,6 +57,8 @@ AUTO = "auto"
 NO_THEMES = "none"
 #: how a text's embedding is made: mean of its clauses' vectors, or the whole text embedded
 TEXT_VECTORS = ("clauses", "whole")
+#: sentiment models that embed with their own (tuned) copy of the model, not their embedder
+OWN_ENCODER_MODELS = ("setfit",)
 
 
 @dataclass(frozen=True)
@@ -156,9 +158,13 @@ class EnrichmentModels:
     text_vectors: str = "clauses"
 
     def embedders(self) -> list[Any]:
-        """The distinct embedders the models use (none for lexicon models)."""
+        """The distinct embedders the models embed texts with (none for lexicon models; a
+        sentiment model that embeds with its own tuned copy, such as ``setfit``, is left
+        out)."""
         found: dict[int, Any] = {}
         for model in (self.sentiment, self.themes):
+            if model is self.sentiment and getattr(model, "name", "") in OWN_ENCODER_MODELS:
+                continue
             embedder = getattr(model, "embedder", None)
             if embedder is not None:
                 found.setdefault(id(embedder), embedder)
@@ -332,8 +338,8 @@ def _text_vectors(texts: Sequence[str], models: EnrichmentModels) -> AbstractCon
     the models run (with ``"whole"`` nothing is served: the models embed texts as they go).
     """
     embedders = models.embedders()
-    if not embedders or models.text_vectors != "clauses":
-        return nullcontext()
+    if not embedders or models.text_vectors != "clauses" or models.themes is None:
+        return nullcontext()  # without themes no clause is embedded: nothing to share
     import numpy as np
 
     from smokejumper.text.clauses import split_clauses
@@ -501,6 +507,8 @@ def _enrich_batch(batch: Sequence[TextRow], source: str, version: str,
 
 
 def _device(models: EnrichmentModels) -> str | None:
-    for embedder in models.embedders():
-        return str(embedder.device)
+    for model in (models.sentiment, models.themes):
+        embedder = getattr(model, "embedder", None)
+        if embedder is not None:
+            return str(embedder.device)
     return None
