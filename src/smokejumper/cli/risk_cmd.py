@@ -135,6 +135,18 @@ def theme_impact(
                                         commented_only=commented_only, bootstrap=bootstrap)
     finally:
         ws.close()
-    print_frame(frame[THEME_COLUMNS], fmt,
-                title=f"Theme impact on NPS ({frame.attrs['responses']:,} responses, NPS "
-                f"{frame.attrs['nps']:.1f})")
+    title = (f"Theme impact on NPS ({frame.attrs['responses']:,} responses, NPS "
+             f"{frame.attrs['nps']:.1f})")
+    if fmt is not OutputFormat.table:
+        print_frame(frame[THEME_COLUMNS], fmt, title=title)
+        return
+    # on screen: each estimate with its interval in one column, so the table fits
+    shown = frame[["theme", "mentions"]].copy()
+    shown["share %"] = (100 * frame["share"]).round(1)
+    shown["NPS with / without"] = [f"{a:.1f} / {b:.1f}" for a, b in
+                                   zip(frame["nps_with"], frame["nps_without"], strict=True)]
+    for name, label in (("impact", "impact on NPS"), ("adjusted", "adjusted, per mention")):
+        shown[label] = [f"{v:+.1f} [{lo:+.1f}, {hi:+.1f}]" for v, lo, hi in
+                        zip(frame[name], frame[f"{name}_low"], frame[f"{name}_high"],
+                            strict=True)]
+    print_frame(shown, fmt, title=title)
