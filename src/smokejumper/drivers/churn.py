@@ -298,7 +298,7 @@ def training_cutoffs(target: date, first_day: date, config: ChurnModelConfig) ->
     whose window starts on or after ``first_day``; the latest first."""
     latest = target - timedelta(days=config.horizon_days)
     earliest = first_day + timedelta(days=config.window_days)
-    out = []
+    out: list[date] = []
     day = latest
     while day >= earliest and len(out) < config.max_cutoffs:
         out.append(day)

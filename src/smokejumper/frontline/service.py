@@ -91,7 +91,9 @@ class Frontline:
                 mentee=mentee, mentor=mentor, area=area, start=start_day, end=end_day,
                 created_by=created_by, created_at=datetime.now(UTC).replace(tzinfo=None),
                 note=note))
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None  # an insert into a table with a primary key
+            return int(key[0])
 
     def recorded_pairs(self, *, viewer: Viewer | None = None) -> pd.DataFrame:
         """Coaching pairs kept in the operational store."""

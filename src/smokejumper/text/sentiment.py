@@ -286,6 +286,17 @@ class EmbeddingClassifierConfig:
     seed: int = 0
 
 
+def lexicon_model(wanted: bool) -> VaderSentimentModel | None:
+    """VADER for the lexicon features a model adds to its embeddings, when ``wanted`` and
+    installed (None otherwise: the features are left out)."""
+    if not wanted:
+        return None
+    try:
+        return VaderSentimentModel()
+    except MissingDependencyError:
+        return None
+
+
 class EmbeddingSentimentModel:
     """Sentence embeddings and a logistic regression taught from labelled examples."""
 
@@ -299,12 +310,7 @@ class EmbeddingSentimentModel:
         self.config = config or EmbeddingClassifierConfig()
         self._classifier: Any = None
         self._taught_on = ""
-        self._vader: VaderSentimentModel | None = None
-        if self.config.lexicon_features:
-            try:
-                self._vader = VaderSentimentModel()
-            except MissingDependencyError:
-                self._vader = None
+        self._vader = lexicon_model(self.config.lexicon_features)
 
     @property
     def version(self) -> str:

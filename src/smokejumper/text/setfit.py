@@ -28,14 +28,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from smokejumper.errors import MissingDependencyError, TextError
+from smokejumper.errors import TextError
 from smokejumper.text._optional import optional_import
 from smokejumper.text.evaluate import EvaluationReport, evaluate_predictions
 from smokejumper.text.sentiment import (
     SentimentScore,
-    VaderSentimentModel,
     checked_sentiment_labels,
     lexicon_features,
+    lexicon_model,
     scores_from_probabilities,
 )
 
@@ -152,7 +152,9 @@ def _cosine_similarity_loss() -> Any:
     try:  # sentence-transformers 6 moved the losses; the old path still works, with a warning
         from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss
     except ImportError:  # pragma: no cover - older sentence-transformers
-        from sentence_transformers.losses import CosineSimilarityLoss
+        from sentence_transformers.losses import (  # type: ignore[no-redef]
+            CosineSimilarityLoss,
+        )
     return CosineSimilarityLoss
 
 
@@ -203,7 +205,7 @@ def tune_encoder(model: Any, texts: Sequence[str], labels: Sequence[str],
             value = pair_loss([features([p[0] for p in batch]), features([p[1] for p in batch])],
                               torch.tensor([p[2] for p in batch], device=device))
         else:
-            embeddings = model(features(batch))["sentence_embedding"]
+            embeddings = model(features(batch))["sentence_embedding"]  # type: ignore[arg-type]
             embeddings = torch.nn.functional.normalize(embeddings, dim=1)
             similarity = embeddings @ embeddings.T
             ids = targets[batch]
@@ -241,12 +243,7 @@ class SetFitSentimentModel:
         self._encoder: Any = None
         self._classifier: Any = None
         self._taught_on = ""
-        self._vader: VaderSentimentModel | None = None
-        if self.config.lexicon_features:
-            try:
-                self._vader = VaderSentimentModel()
-            except MissingDependencyError:
-                self._vader = None
+        self._vader = lexicon_model(self.config.lexicon_features)
 
     @classmethod
     def from_embedding_config(cls, embedding: EmbeddingConfig,
