@@ -240,11 +240,14 @@ ws.close()
 """
 
 
-def _parallel_notify(tmp_path: Any, operational: str | None) -> None:
+def _parallel_notify(tmp_path: Any, operational: str | None) -> dict[str, Any]:
+    """Three notify processes at once over 60 state changes: what each says it sent, what
+    the receiver got, the deliveries' states and what a re-run sends."""
     import subprocess
     import sys
 
     from smokejumper.smoke.outbox import deliveries_of
+    from smokejumper.smoke.service_ops import notify
 
     receiver = CheckingReceiver(delay=0.02)
     try:
@@ -257,18 +260,12 @@ def _parallel_notify(tmp_path: Any, operational: str | None) -> None:
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(3)]
         outputs = [run.communicate(timeout=120) for run in runs]
-        assert all(run.returncode == 0 for run in runs), outputs
-        counts = [int(out.strip().splitlines()[-1]) for out, _ in outputs]
-        items = receiver.items()
-        assert sum(counts) == len(items) == 60            # 40 opened + 20 acknowledged
-        assert len(set(items)) == 60                       # no message twice
-        assert sum(c > 0 for c in counts) >= 2             # the runs really overlapped
         ws = _workspace_again(tmp_path / "ws")
-        assert {d.state for d in deliveries_of(ws.operational.engine)} == {"sent"}
-        from smokejumper.smoke.service_ops import notify
-
-        assert notify(ws).total == 0                       # a re-run sends nothing
+        states = {d.state for d in deliveries_of(ws.operational.engine)}
+        rerun = notify(ws).total
         ws.close()
+        return {"codes": [run.returncode for run in runs], "outputs": outputs,
+                "items": receiver.items(), "states": states, "rerun": rerun}
     finally:
         receiver.close()
 
@@ -279,13 +276,20 @@ def _workspace_again(root: Any) -> Any:
     return Workspace(root)
 
 
-def test_parallel_notify_runs_never_send_twice_on_sqlite(tmp_path) -> None:
-    _parallel_notify(tmp_path, None)
-
-
-def test_parallel_notify_runs_never_send_twice_on_postgres(tmp_path, make_postgres_url) -> None:
-    _parallel_notify(tmp_path, make_postgres_url("notify").replace(
-        "postgresql://", "postgresql+psycopg://"))
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres",
+                                                          marks=pytest.mark.postgres)])
+def test_parallel_notify_runs_never_send_twice(tmp_path, store: str,
+                                               request: pytest.FixtureRequest) -> None:
+    operational = None if store == "sqlite" else request.getfixturevalue(
+        "make_postgres_url")("notify").replace("postgresql://", "postgresql+psycopg://")
+    found = _parallel_notify(tmp_path, operational)
+    assert found["codes"] == [0, 0, 0], found["outputs"]
+    counts = [int(out.strip().splitlines()[-1]) for out, _ in found["outputs"]]
+    assert sum(counts) == len(found["items"]) == 60   # 40 opened + 20 acknowledged
+    assert len(set(found["items"])) == 60              # no message twice
+    assert sum(c > 0 for c in counts) >= 2             # the runs really overlapped
+    assert found["states"] == {"sent"}
+    assert found["rerun"] == 0                         # a re-run sends nothing
 
 
 def test_failing_notifier_keeps_its_queue_backs_off_and_survives_a_restart(tmp_path) -> None:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from smokejumper.errors import SmokeError
 from smokejumper.smoke.alerts import Alert, Estimate, compatible, contains, severity_of
+from smokejumper.smoke.causes import root_causes
 from smokejumper.smoke.detect import (
     DetectorConfig,
     benjamini_hochberg,
@@ -40,14 +41,20 @@ from smokejumper.smoke.detect import (
     detect_shifts,
 )
 from smokejumper.smoke.incidents import MetricView, refine, spreads
+from smokejumper.smoke.reach import with_customers
 from smokejumper.smoke.segments import (
-    MISSING,
     Panel,
     PanelBuilder,
     period_calendar,
     remove_weekday_effects,
     score_frame,
     stats_query,
+)
+from smokejumper.smoke.spikes import (
+    emerging_alerts,
+    is_spike,
+    spike_definitions,
+    theme_spike_definitions,
 )
 
 if TYPE_CHECKING:
@@ -163,52 +170,6 @@ class SmokeService:
         return review(self.workspace, k, until)
 
 
-#: metric names of emerging-theme alerts start with this
-EMERGING_PREFIX = "emerging_theme:"
-
-
-def emerging_alerts(workspace: Workspace, until: TimeLike | None = None, days: int = 28,
-                    baseline_days: int = 90) -> list[Alert]:
-    """Emerging themes as alerts: comments that no configured theme explains are
-    clustered (TF-IDF; :func:`smokejumper.text.discovery.discover_in_workspace`), each
-    cluster named by its distinctive words, and a cluster whose share of the comments grew
-    significantly against the baseline (two-proportion test, Bonferroni over clusters) is
-    an alert on the whole workspace: before and after are its share (%) with Wilson
-    intervals, its top words and redacted examples travel in ``related``."""
-    from smokejumper.metrics.intervals import wilson_interval
-    from smokejumper.text.discovery import DiscoveryConfig, discover_in_workspace
-
-    end = pd.Timestamp(until) if until is not None else None
-    since = end - pd.Timedelta(days=days) if end is not None else None
-    found = discover_in_workspace(workspace, source="responses", since=since, until=end,
-                                  baseline_days=baseline_days, model="keywords",
-                                  config=DiscoveryConfig(vectors="tfidf"))
-    start = date.fromisoformat(found["current"]["since"])
-    totals = found["current"]["texts"], found["baseline"]["texts"]
-    alerts = []
-    for theme in found["themes"]:
-        if not theme["emerging"]:
-            continue
-        estimates = []
-        for k, total in ((theme["n_baseline"], totals[1]), (theme["n_current"], totals[0])):
-            share, low, high = (float(v[0]) for v in wilson_interval([k], [total]))
-            estimates.append(Estimate(100.0 * share, 100.0 * low, 100.0 * high, int(total)))
-        extra = theme["n_current"] - theme["share_baseline"] * totals[0]
-        severity = severity_of(float(theme["p_value"]), max(extra, 0.0), 0.01) or "low"
-        metric = f"{EMERGING_PREFIX}{theme['name']}"
-        alerts.append(Alert(
-            metric=metric, segment={}, start=start, end=None, before=estimates[0],
-            after=estimates[1], n=theme["n_current"], customers_affected=theme["n_current"],
-            revenue_at_risk=None, severity=severity, z=float(theme["z"]),
-            p_value=float(theme["p_value"]), q_value=float(theme["p_value"]),
-            root_cause=({"segment": {}, "share": 1.0},),
-            related=({"metric": metric, "segment": {}, "start": start.isoformat(),
-                      "top_words": list(theme["top_words"]),
-                      "examples": list(theme["examples"])},),
-            pattern="spike"))
-    return alerts
-
-
 def configured_metrics(workspace: Workspace) -> list[str]:
     """``[alerts] metrics = [...]`` in the toml, else NPS and CSAT."""
     chosen = workspace.config.alerts.get("metrics")
@@ -261,7 +222,7 @@ def scan_workspace(workspace: Workspace, *, since: TimeLike | None = None,
             kept = [a for a in found
                     if since is None or pd.Timestamp(a.start) >= pd.Timestamp(since)]
             clock = time.perf_counter()
-            alerts.extend(_with_customers(workspace, table_name, kept, until))
+            alerts.extend(with_customers(workspace, table_name, kept, until))
             engine += time.perf_counter() - clock
             series += len(panel.segments) * len(group)
             periods = max(periods, len(calendar))
@@ -271,89 +232,6 @@ def scan_workspace(workspace: Workspace, *, since: TimeLike | None = None,
     timings = {"engine_s": round(engine, 3), "analysis_s": round(total - engine, 3),
                "total_s": round(total, 3)}
     return ScanResult(alerts, series, periods, grain, timings)
-
-
-#: metric names of spike series start with this
-SPIKE_PREFIX = "share:"
-#: contacts whose reason is watched for spikes unless ``[alerts] spikes`` says otherwise
-DEFAULT_SPIKES = {"interactions": ("contact_reason",)}
-#: values of a spike column watched at most (the most frequent ones)
-MAX_SPIKE_VALUES = 30
-
-
-def spike_definitions(workspace: Workspace, default: bool = True) -> list[MetricDefinition]:
-    """A share metric per value of each spike column (``[alerts] spikes = {table =
-    [columns]}``; by default the contact reason of interactions), where a rise is smoke:
-    the share of contacts about ``complaint`` jumping in one segment is a spike."""
-    from smokejumper.metrics.definitions import MetricDefinition
-
-    configured = workspace.config.alerts.get("spikes")
-    if configured is None and not default:
-        return []
-    wanted = configured if configured is not None else DEFAULT_SPIKES
-    if not isinstance(wanted, dict):
-        raise SmokeError("[alerts] spikes must be a table of table = [columns], e.g. "
-                         "spikes = { interactions = [\"contact_reason\"] }")
-    out: list[MetricDefinition] = []
-    for table_name, columns in wanted.items():
-        try:
-            table = workspace.table(table_name)
-        except Exception:  # noqa: BLE001 - a table this workspace does not have
-            continue
-        for column in columns:
-            if column not in table.columns:
-                if configured is None:
-                    continue
-                raise SmokeError(f"[alerts] spikes: table '{table_name}' has no column "
-                                 f"'{column}'")
-            known = table.filter(table[column].notnull())
-            counts = (known.group_by(column).aggregate(rows=known.count())
-                      .order_by(ibis_desc("rows")).limit(MAX_SPIKE_VALUES).execute())
-            for value in counts[column].astype(str):
-                quoted = value.replace("\\", "\\\\").replace("'", "\\'")
-                out.append(MetricDefinition(
-                    name=f"{SPIKE_PREFIX}{column}={value}", kind="share", table=table_name,
-                    label=f"share of {table_name} with {column} = {value}",
-                    column=column, condition=f"{column} == '{quoted}'",
-                    higher_is_better=False, scale=100.0))
-    return out
-
-
-def theme_spike_definitions(workspace: Workspace,
-                            definitions: dict[str, MetricDefinition]) -> list[MetricDefinition]:
-    """Each theme's share of the enriched comments (``theme_share:<theme>``), watched for
-    spikes once ``smokejumper enrich`` has run (``[alerts] theme_spikes = false`` to
-    stop)."""
-    from smokejumper.metrics.text import THEME_SHARE
-
-    if not workspace.config.alerts.get("theme_spikes", True):
-        return []
-    shares = [d for name, d in definitions.items() if name.startswith(f"{THEME_SHARE}:")]
-    if not shares:
-        return []
-    try:
-        if workspace.analytics.row_count("enrichments") == 0:
-            return []
-    except Exception:  # noqa: BLE001 - a store from before enrichment: nothing to watch
-        return []
-    return shares
-
-
-def is_spike(metric: str) -> bool:
-    """Whether a metric is a spike series (a contact reason's or a theme's share).
-
-    >>> is_spike("share:contact_reason=complaint"), is_spike("theme_share:price")
-    (True, True)
-    """
-    from smokejumper.metrics.text import THEME_SHARE
-
-    return metric.startswith(SPIKE_PREFIX) or metric.startswith(f"{THEME_SHARE}:")
-
-
-def ibis_desc(column: str) -> Any:
-    import ibis
-
-    return ibis.desc(column)
 
 
 def _rank(alert: Alert) -> int:
@@ -653,74 +531,6 @@ def _related(panel: Panel, finding: Finding) -> dict[str, Any]:
             "start": panel.periods[finding.start].date().isoformat()}
 
 
-def root_causes(builder: PanelBuilder, frame: pd.DataFrame, dimensions: Sequence[str], metric: str,
-                segment: dict[str, str], start: int, end: int, sign: float,
-                periods: pd.DatetimeIndex) -> list[dict[str, Any]]:
-    """The combinations inside ``segment`` that explain its change in ``[start, end)``,
-    each with its share of the segment's change: the segment's leaves (every other
-    dimension), the window against the periods before it, localised with
-    :func:`~smokejumper.smoke.explain_change`. A change spread over the whole segment
-    has the segment itself as its one cause."""
-    from smokejumper.smoke.localize import LocalizeConfig, explain_change
-
-    whole_cause = [{"segment": dict(segment), "share": 1.0}]
-    inside = np.zeros(len(frame), dtype=bool)
-    inside[builder.keep] = builder.row_mask(segment)
-    others = [d for d in dimensions if d not in segment]
-    leaves = _window_leaves(frame[inside], others, metric, start, end, periods)
-    residual = (leaves["actual"] - leaves["expected"]).to_numpy() * sign
-    whole = -float(residual.sum())
-    if leaves.empty or not others or whole <= 0:
-        return whole_cause
-    explanation = explain_change(leaves, others, actual="actual", expected="expected",
-                                 actual_denominator="responses",
-                                 expected_denominator="expected_responses",
-                                 config=LocalizeConfig(max_layer=2))
-    causes: list[dict[str, Any]] = []
-    for cause in explanation.causes:
-        found = {k: v for k, v in cause.segment.items() if v != MISSING}
-        part = -float(residual[_mask(leaves, found)].sum())
-        if found and part > 0:
-            causes.append({"segment": {**segment, **found},
-                           "share": round(min(part / whole, 1.0), 4)})
-    causes.sort(key=lambda c: -float(c["share"]))
-    if not causes or sum(float(c["share"]) for c in causes) < 0.5:
-        return whole_cause  # no part of the segment explains most of its change
-    return causes
-
-
-def _mask(leaves: pd.DataFrame, segment: dict[str, str]) -> np.ndarray:
-    mask = np.ones(len(leaves), dtype=bool)
-    for dimension, value in segment.items():
-        mask &= (leaves[dimension] == value).to_numpy()
-    return mask
-
-
-def _window_leaves(frame: pd.DataFrame, dimensions: Sequence[str], metric: str,
-                   start: int, end: int, periods: pd.DatetimeIndex) -> pd.DataFrame:
-    """Per leaf: the window's score sum and responses, and what the mean score of the
-    periods before it (shrunk towards the overall one) would give at the window's volume."""
-    from smokejumper.metrics.cube import PERIOD
-
-    n_col, s_col = f"{metric}:n", f"{metric}:sum"
-    index = periods.get_indexer(frame[PERIOD])
-    in_window = (index >= start) & (index < end)
-    keys = list(dimensions)
-    inside = frame[in_window].groupby(keys, observed=True)[[n_col, s_col]].sum()
-    outside = frame[index < start].groupby(keys, observed=True)[[n_col, s_col]].sum()
-    overall = outside[s_col].sum() / max(outside[n_col].sum(), 1.0)
-    table = inside.join(outside, rsuffix="_out", how="left").fillna(0.0)
-    table = table[table[n_col] > 0]
-    prior = 20.0
-    rate = (table[f"{s_col}_out"] + prior * overall) / (table[f"{n_col}_out"] + prior)
-    out = table.reset_index()[keys].astype(str)
-    out["responses"] = table[n_col].to_numpy()
-    out["expected_responses"] = out["responses"]
-    out["actual"] = table[s_col].to_numpy()
-    out["expected"] = (rate * table[n_col]).to_numpy()
-    return out
-
-
 def _estimate(n: float, total: float, squares: float) -> Estimate:
     """A mean score with its normal 95% interval."""
     if n <= 0:
@@ -746,60 +556,3 @@ def _alert(panel: Panel, metric: str, row: int, incident: dict[str, Any], z: flo
                  severity=severity, z=z, p_value=p_value, q_value=q_value,
                  root_cause=tuple(incident["causes"]), related=tuple(incident["related"]),
                  pattern=incident["pattern"])
-
-
-def _with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
-                    until: TimeLike | None = None) -> list[Alert]:
-    """Distinct customers behind each alert's window, and their revenue where known.
-
-    One query for all the alerts of a table: the alerts of each set of dimensions are a
-    small table joined to the rows on those dimensions (a hash join, one pass), the
-    window checked on each match; the distinct (alert, customer) pairs are counted and
-    their ``customers.revenue`` summed per alert."""
-    import ibis
-
-    from smokejumper.metrics.cube import as_timestamp
-
-    table = workspace.table(table_name)
-    if not alerts or "customer_id" not in table.columns:
-        return alerts
-    far = as_timestamp(until) if until is not None else pd.Timestamp("2262-01-01")
-    by_dimensions: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for i, alert in enumerate(alerts):
-        keys = tuple(sorted(alert.segment))
-        by_dimensions.setdefault(keys, []).append({
-            "_alert": i, "_from": as_timestamp(alert.start),
-            "_to": as_timestamp(alert.end) if alert.end is not None else far,
-            **{f"_{k}": alert.segment[k] for k in keys}})
-    pairs = []
-    rows = table.filter(table.customer_id.notnull()).select(
-        "customer_id", "ts", *sorted({k for keys in by_dimensions for k in keys}))
-    for keys, records in by_dimensions.items():
-        frame = pd.DataFrame(records)
-        frame["_from"] = pd.to_datetime(frame["_from"])
-        frame["_to"] = pd.to_datetime(frame["_to"])
-        wanted = ibis.memtable(frame)
-        joined = rows.join(wanted, [rows[k] == wanted[f"_{k}"] for k in keys])
-        pairs.append(joined.filter(joined.ts >= joined._from, joined.ts < joined._to)
-                     .select("_alert", "customer_id"))
-    people = ibis.union(*pairs, distinct=True) if len(pairs) > 1 else pairs[0].distinct()
-    try:
-        accounts = workspace.table("customers")
-    except Exception:  # noqa: BLE001 - no customers table: revenue unknown
-        accounts = None
-    known = accounts is not None and "revenue" in accounts.columns
-    if known:
-        people = people.left_join(accounts.select("customer_id", "revenue"), "customer_id")
-        totals = people.group_by("_alert").aggregate(customers=people.count(),
-                                                     revenue=people.revenue.sum())
-    else:
-        totals = people.group_by("_alert").aggregate(customers=people.count())
-    found = totals.execute().set_index("_alert")
-    out = []
-    for i, alert in enumerate(alerts):
-        customers = int(found["customers"].get(i, 0))
-        revenue = found["revenue"].get(i) if known else None
-        out.append(replace(alert, customers_affected=customers,
-                           revenue_at_risk=float(revenue) if revenue is not None
-                           and pd.notna(revenue) and customers else None))
-    return out

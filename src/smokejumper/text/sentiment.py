@@ -286,6 +286,16 @@ class EmbeddingClassifierConfig:
     seed: int = 0
 
 
+def new_logistic_regression(config: Any) -> Any:
+    """The classifier a taught model fits on its features: scikit-learn's logistic
+    regression with the config's ``regularisation``, ``balanced``, ``max_iterations`` and
+    ``seed``."""
+    logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
+    return logistic_regression(C=config.regularisation,
+                               class_weight="balanced" if config.balanced else None,
+                               max_iter=config.max_iterations, random_state=config.seed)
+
+
 def lexicon_model(wanted: bool) -> VaderSentimentModel | None:
     """VADER for the lexicon features a model adds to its embeddings, when ``wanted`` and
     installed (None otherwise: the features are left out)."""
@@ -339,11 +349,7 @@ class EmbeddingSentimentModel:
         return np.hstack([vectors, lexicon_features(self._vader, texts)])
 
     def _new_classifier(self) -> Any:
-        logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
-        return logistic_regression(C=self.config.regularisation,
-                                  class_weight="balanced" if self.config.balanced else None,
-                                  max_iter=self.config.max_iterations,
-                                  random_state=self.config.seed)
+        return new_logistic_regression(self.config)
 
     def fit(self, texts: Sequence[str], labels: Sequence[str]) -> EmbeddingSentimentModel:
         """Teach the classifier on labelled texts (labels normalised to the three classes)."""

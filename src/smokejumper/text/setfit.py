@@ -36,6 +36,7 @@ from smokejumper.text.sentiment import (
     checked_sentiment_labels,
     lexicon_features,
     lexicon_model,
+    new_logistic_regression,
     scores_from_probabilities,
 )
 
@@ -283,11 +284,7 @@ class SetFitSentimentModel:
         return np.hstack([vectors, lexicon_features(self._vader, texts)])
 
     def _new_classifier(self) -> Any:
-        logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
-        return logistic_regression(C=self.config.regularisation,
-                                  class_weight="balanced" if self.config.balanced else None,
-                                  max_iter=self.config.max_iterations,
-                                  random_state=self.config.seed)
+        return new_logistic_regression(self.config)
 
     def _fit_on(self, texts: Sequence[str], labels: list[str]) -> tuple[Any, Any]:
         encoder = self._tuned_copy(texts, labels)
