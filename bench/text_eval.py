@@ -8,7 +8,8 @@ Prints one JSON document:
 - themes: aspect-category macro-F1 on restaurants (sentences with exactly one
   category): nearest-description baseline (cosine to each description), the hybrid
   zero-shot tagger from descriptions only, from the full taxonomy below (descriptions,
-  examples, keywords), keywords only, and the taught tagger (k-fold);
+  examples, keywords), each also adapted to the sentences themselves (self-training on its
+  own surest labels, no gold label read), keywords only, and the taught tagger (k-fold);
 - throughput on this machine: VADER, embeddings (uncached), redaction.
 
 Sentence labels (smokejumper.text.semeval.sentence_sentiment): polarities of all aspect
@@ -139,8 +140,13 @@ def themes(data: Path, folds: int) -> dict[str, Any]:
         "nearest_description_baseline": _scores(evaluate_predictions(labels, nearest)),
         "zero_shot_hybrid_descriptions_only": _scores(evaluate_predictions(
             labels, best_themes(HybridThemeTagger(descriptions_only, embedder), texts))),
+        "zero_shot_hybrid_descriptions_only_adapted": _scores(evaluate_predictions(
+            labels, best_themes(HybridThemeTagger(descriptions_only, embedder).adapt(texts),
+                                texts))),
         "zero_shot_hybrid_full_taxonomy": _scores(evaluate_predictions(
             labels, best_themes(HybridThemeTagger(taxonomy, embedder), texts))),
+        "zero_shot_hybrid_full_taxonomy_adapted": _scores(evaluate_predictions(
+            labels, best_themes(HybridThemeTagger(taxonomy, embedder).adapt(texts), texts))),
         "keywords_only": _scores(evaluate_predictions(
             labels, best_themes(KeywordThemeTagger(taxonomy), texts))),
         f"taught_hybrid_{folds}fold": _scores(

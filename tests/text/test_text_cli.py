@@ -83,6 +83,24 @@ def test_themes_eval_with_keywords(files, capsys) -> None:
     assert result["per_class_f1"] == {"billing": 0.8, "delivery": 0.8}
 
 
+def test_hybrid_themes_eval_adapts_to_the_texts_unless_told_not_to(files, capsys) -> None:
+    pytest.importorskip("sentence_transformers")
+    base = ["text", "eval", "--task", "themes", "--labels", str(files["themes_csv"]),
+            "--label-column", "theme", "--themes", str(files["themes"]), "--format", "json"]
+    code, out, err = run(base, capsys)
+    assert code == 0, err
+    adapted = json.loads(out)
+    assert adapted["model"] == "hybrid" and adapted["adapted"] == 5
+    assert ":adapted-" in adapted["model_version"] and not adapted["taught"]
+    code, out, err = run([*base, "--no-adapt"], capsys)
+    assert code == 0, err
+    plain = json.loads(out)
+    assert plain["adapted"] is None and plain["model_version"].endswith(":zero-shot")
+    code, out, err = run([*base, "--train", str(files["themes_csv"])], capsys)
+    assert code == 0, err
+    assert json.loads(out)["adapted"] is None  # taught: examples, not its own labels
+
+
 def test_table_output(files, capsys) -> None:
     pytest.importorskip("sklearn")
     code, out, _ = run(["text", "eval", "--task", "themes", "--labels", str(files["themes_csv"]),

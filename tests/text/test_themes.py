@@ -117,3 +117,72 @@ def test_hybrid_learns_themes_its_descriptions_do_not_explain(embedder) -> None:
     assert tagger.is_taught
     with pytest.raises(TextError, match="unknown theme 'gamma'"):
         tagger.fit(train, ["gamma"] * 8)
+
+
+def test_adapt_learns_from_the_texts_it_tags_without_labels(embedder) -> None:
+    from smokejumper.text.themes import HybridThemeTagger
+
+    descriptions = Taxonomy.from_mapping(
+        {name: {"description": spec["description"]} for name, spec in SHOP.items()})
+    unlabelled = [
+        "The parcel came late.", "My order was lost in transit.", "Tracking has not moved.",
+        "The courier left the box in the rain.", "The package arrived damaged.",
+        "Delivery took three weeks.", "The van never showed up.",
+        "I was charged twice.", "The invoice shows the wrong amount.",
+        "Still waiting for my refund.", "You took money after I cancelled.",
+        "The bill had a fee I never agreed to.", "My card was debited two times.",
+        "The refund never reached my account.",
+        "The agent was rude to me.", "The shop assistant was really helpful.",
+        "Your staff know nothing about the products.", "The man on the phone was lovely.",
+        "The cashier ignored me.", "Friendly and patient advisor.", "The clerk was grumpy.",
+    ]
+    tagger = HybridThemeTagger(descriptions, embedder)
+    zero_shot = tagger.version
+    assert tagger.adapt(unlabelled) is tagger
+    assert tagger.is_adapted and not tagger.is_taught
+    assert tagger.version != zero_shot and ":adapted-" in tagger.version
+    assert best_themes(tagger, ["The courier lost my parcel.", "Refund me the double charge.",
+                                "The woman at the till was kind."]) == [
+        "delivery", "billing", "staff"]
+    adapted = tagger.version
+    tagger.adapt(unlabelled[:3])  # already adapted: unchanged
+    assert tagger.version == adapted
+
+    taught = HybridThemeTagger(descriptions, embedder).fit(
+        ["The parcel came late.", "I was charged twice.", "The agent was rude."],
+        ["delivery", "billing", "staff"])
+    before = taught.version
+    assert taught.adapt(unlabelled).version == before and taught.is_taught
+
+    with pytest.raises(TextError, match="at least two different themes"):
+        HybridThemeTagger(descriptions, embedder).adapt(unlabelled[:5])
+
+
+@pytest.mark.slow
+def test_adapted_zero_shot_beats_nearest_description_on_semeval(embedder, semeval_dir) -> None:
+    """Descriptions only (written before any scoring, bench/text_eval.py): adapting to the
+    sentences (no label read) must stay 0.08 macro-F1 above nearest-description matching."""
+    import sys
+
+    import numpy as np
+
+    from smokejumper.text.evaluate import evaluate_predictions
+    from smokejumper.text.semeval import category_examples
+    from smokejumper.text.themes import HybridThemeTagger
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from text_eval import RESTAURANT_THEMES, RESTAURANTS
+
+    texts, labels = category_examples(semeval_dir / RESTAURANTS)
+    taxonomy = Taxonomy.from_mapping(
+        {name: {"description": spec["description"]} for name, spec in RESTAURANT_THEMES.items()})
+    descriptions = embedder.encode([theme.description for theme in taxonomy.themes])
+    nearest = [taxonomy.names[int(i)]
+               for i in np.argmax(embedder.encode(texts) @ descriptions.T, axis=1)]
+    baseline = evaluate_predictions(labels, nearest).macro_f1
+    tagger = HybridThemeTagger(taxonomy, embedder)
+    plain = evaluate_predictions(labels, best_themes(tagger, texts)).macro_f1
+    adapted = evaluate_predictions(labels, best_themes(tagger.adapt(texts), texts)).macro_f1
+    assert baseline == pytest.approx(0.617, abs=0.005)
+    assert plain == pytest.approx(0.666, abs=0.005)
+    assert adapted >= baseline + 0.08

@@ -53,12 +53,18 @@ def eval_command(
         show_default=False)] = None,
     folds: Annotated[int, typer.Option("--folds", min=2,
                                        help="Folds for cross-validating on --train.")] = 5,
+    adapt: Annotated[bool, typer.Option(
+        "--adapt/--no-adapt",
+        help="Themes without --train: let the hybrid tagger first learn from the texts it "
+             "scores (it labels them itself, no label is read, and learns from the ones it "
+             "is surest of).")] = True,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Score a text model on a labelled CSV: accuracy, macro-F1, per-class F1.
 
     With --train, the model is first taught from a training CSV with the same columns,
-    and its k-fold accuracy on that file is reported too.
+    and its k-fold accuracy on that file is reported too. Without it, the hybrid theme
+    tagger adapts to the texts themselves first (--no-adapt: descriptions only).
     """
     from smokejumper.text.embeddings import EmbeddingConfig
     from smokejumper.text.tasks import TextEvaluationRequest, run_text_evaluation
@@ -67,7 +73,7 @@ def eval_command(
         task=task.value, labels_path=labels, text_column=text_column,
         label_column=label_column, train_path=train, themes_path=themes, model=model,
         embedding=EmbeddingConfig(model_path=str(model_path) if model_path else None),
-        folds=folds,
+        folds=folds, adapt=adapt,
     )
     result = run_text_evaluation(request, reporter_for(fmt))
     if fmt is OutputFormat.table:
@@ -79,7 +85,8 @@ def eval_command(
 def _show(result: dict[str, Any]) -> None:
     from rich.table import Table
 
-    taught = " (taught)" if result["taught"] else ""
+    taught = " (taught)" if result["taught"] else (
+        f" (adapted to {result['adapted']:,} texts)" if result.get("adapted") else "")
     grid = Table(title=f"{result['task']} · {result['model']}{taught} · n={result['n']:,}",
                  title_justify="left")
     grid.add_column("class")

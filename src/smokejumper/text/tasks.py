@@ -112,6 +112,7 @@ class TextEvaluationRequest:
     model: str | None = None
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     folds: int = 5
+    adapt: bool = True
 
 
 def default_model(task: str, taught: bool) -> str:
@@ -146,9 +147,10 @@ def run_text_evaluation(request: TextEvaluationRequest,
                         reporter: Reporter | None = None) -> dict[str, Any]:
     """Evaluate (and optionally teach) a text model; a JSON-ready result.
 
-    Keys: task, model, model_version, taught, n, accuracy, macro_f1, per_class_f1,
-    support, and training (n, folds, accuracy, macro_f1 of k-fold on the training
-    file) or None.
+    Keys: task, model, model_version, taught, adapted (texts an untaught theme tagger
+    learnt from without their labels, see :meth:`HybridThemeTagger.adapt`, else None), n,
+    accuracy, macro_f1, per_class_f1, support, and training (n, folds, accuracy, macro_f1
+    of k-fold on the training file) or None.
     """
     from smokejumper.text.registry import TextModelOptions, sentiment_models, theme_models
 
@@ -206,6 +208,11 @@ def run_text_evaluation(request: TextEvaluationRequest,
         with reporter.progress(f"teaching {name} on {len(train.texts)} examples"):
             model.fit(list(train.texts), list(train.labels))
 
+    adapted = None
+    if train is None and request.adapt and hasattr(model, "adapt"):
+        with reporter.progress(f"adapting {name} to {len(test.texts)} unlabelled texts"):
+            model.adapt(list(test.texts))
+        adapted = len(test.texts)
     with reporter.progress(f"scoring {len(test.texts)} texts with {name}"):
         predicted = _predict(request.task, model, list(test.texts))
     result = evaluate_predictions(list(test.labels), predicted)
@@ -214,6 +221,7 @@ def run_text_evaluation(request: TextEvaluationRequest,
         "model": name,
         "model_version": model.version,
         "taught": taught,
+        "adapted": adapted,
         "n": result.n,
         "accuracy": result.accuracy,
         "macro_f1": result.macro_f1,

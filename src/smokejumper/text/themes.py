@@ -164,6 +164,7 @@ class ThemeTaggerConfig:
     regularisation: float = 1.0
     balanced: bool = True
     seed: int = 0
+    adapt_share: float = 0.2
 
 
 class ThemeModel(Protocol):
@@ -324,8 +325,8 @@ class HybridThemeTagger:
 
     @property
     def is_taught(self) -> bool:
-        """Whether :meth:`fit` has run."""
-        return bool(self._classifiers)
+        """Whether :meth:`fit` has run (taught by labelled examples, not :meth:`adapt`)."""
+        return bool(self._classifiers) and not self.is_adapted
 
     def _theme_vectors(self) -> list[Any]:
         """Per theme, the embeddings of its prototypes (see :class:`ThemeTaggerConfig`)."""
@@ -378,12 +379,17 @@ class HybridThemeTagger:
         """Zero-shot confidences from similarity and keyword hits."""
         import numpy as np
 
-        if self.config.per_sentence and self.config.exclusive:
-            score = self.unit_scores(texts, vectors)
-        else:
-            score = self.similarities(texts, vectors) + self.config.keyword_bonus * \
-                np.asarray(self._matcher.hits(texts), dtype=np.float32)
+        score = self._zero_shot_scores(texts, vectors)
         return 1.0 / (1.0 + np.exp(-(score - self.config.centre) / self.config.spread))
+
+    def _zero_shot_scores(self, texts: Sequence[str],
+                          vectors: np.ndarray | None = None) -> np.ndarray:
+        import numpy as np
+
+        if self.config.per_sentence and self.config.exclusive:
+            return self.unit_scores(texts, vectors)
+        return self.similarities(texts, vectors) + self.config.keyword_bonus * \
+            np.asarray(self._matcher.hits(texts), dtype=np.float32)
 
     def unit_scores(self, texts: Sequence[str], vectors: np.ndarray | None = None,
                     units: Sequence[Sequence[tuple[int, int]]] | None = None) -> np.ndarray:
@@ -480,6 +486,47 @@ class HybridThemeTagger:
             digest.update(f"{label}\t{text}\n".encode())
         self._taught_on = digest.hexdigest()[:12]
         return self
+
+    def adapt(self, texts: Sequence[str]) -> HybridThemeTagger:
+        """Learn from unlabelled texts (self-training): the zero-shot tagger labels them,
+        and per theme the share ``adapt_share`` of its texts with the widest margin between
+        their best and second-best theme (at least 5) teaches that theme's classifier, as
+        :meth:`fit` does with labelled examples. No label is read; the texts are usually
+        the ones about to be tagged. A taught tagger is left as it is (its examples beat
+        pseudo-labels); themes the zero-shot tagger gives no text keep their zero-shot
+        confidence.
+
+        On SemEval-2014 restaurant sentences (aspect categories, descriptions only) this
+        lifts best-theme macro-F1 from 0.666 to 0.708 (see docs/text.md).
+        """
+        import numpy as np
+
+        if self.is_taught or self.is_adapted or len(texts) == 0:
+            return self
+        vectors = self.embedder.encode(texts)
+        score = self._zero_shot_scores(texts, vectors)
+        best = score.argmax(axis=1)
+        ordered = np.sort(score, axis=1)
+        margin = ordered[:, -1] - (ordered[:, -2] if score.shape[1] > 1 else 0.0)
+        chosen: list[int] = []
+        for column in range(score.shape[1]):
+            members = np.flatnonzero(best == column)
+            keep = max(min(5, len(members)), int(len(members) * self.config.adapt_share))
+            chosen.extend(members[np.argsort(-margin[members], kind="stable")][:keep])
+        classifiers = self._fit_vectors(vectors[chosen],
+                                        [{int(best[i])} for i in chosen])
+        if not classifiers:
+            raise TextError("adapting needs texts that the zero-shot tagger puts under at "
+                            "least two different themes")
+        self._classifiers = classifiers
+        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+        self._taught_on = f"adapted-{digest}"
+        return self
+
+    @property
+    def is_adapted(self) -> bool:
+        """Whether the classifiers come from :meth:`adapt` (pseudo-labels), not examples."""
+        return self._taught_on.startswith("adapted-")
 
     def cross_validate(self, texts: Sequence[str], labels: Sequence[str],
                        folds: int = 5) -> EvaluationReport:
