@@ -9,15 +9,17 @@ and measures:
   before the run and its peak: the growth must stay flat as the input grows;
 - cached: the same enrichment run again (everything cached: comments/s);
 - embeddings: ``enrich`` with the taught embedding sentiment model + hybrid themes on
-  ``--embed-texts`` comments (fewer, to keep the bench within minutes on a CPU), for each
-  backend (torch, onnx, onnx-int8) against a plain encode of the same texts with the same
-  backend in the same process (``SentenceTransformer.encode`` for torch), with accuracy
-  against the demo's planted sentiment and themes, and how far ONNX and int8 move the
-  vectors (cosine), sentiment labels and theme sets; ``--compare-whole`` adds int8 with
-  whole-text vectors (what the clause-mean vectors change);
-- at scale: the int8 pipeline alone on ``--scale-texts`` comments, and its cached re-run.
+  ``--embed-texts`` comments (100k) for each of ``--embed-backends`` (torch, onnx-int8)
+  against a plain encode of the same texts with the same backend in the same process
+  (``SentenceTransformer.encode`` for torch), with accuracy against the demo's planted
+  sentiment and themes and the peak RSS growth of the run;
+- backends compared: every backend (torch, onnx, onnx-int8) on ``--compare-texts``
+  comments (3,000): the same figures, and how far ONNX and int8 move the vectors
+  (cosine), sentiment labels and theme sets; ``--compare-whole`` adds int8 with
+  whole-text vectors (what the clause-mean vectors change).
 
-    .venv/bin/python bench/text_bench.py [--texts 100000] [--embed-texts 3000] [--scale-texts 20000]
+    .venv/bin/python bench/text_bench.py [--texts 100000] [--embed-texts 100000]
+        [--compare-texts 3000]
 """
 
 from __future__ import annotations
@@ -225,34 +227,6 @@ def plain_encode(backend: str, texts: list[str]) -> tuple[float, Any]:
     return len(texts) / (time.perf_counter() - started), vectors
 
 
-def pipeline_at_scale(workspace: Path, train: Path, demo: Path, backend: str) -> dict[str, Any]:
-    """The embedding pipeline alone on a larger slice of comments (no plain encode: on 2
-    CPU cores that would take many minutes): throughput and accuracy at scale."""
-    from smokejumper import Workspace
-    from smokejumper.text.enrich import EnrichmentRequest
-
-    with Workspace(workspace) as ws:
-        _reset_peak()
-        before = _rss_mb()
-        started = time.perf_counter()
-        summary = ws.text.run(EnrichmentRequest(
-            source="responses", model="embedding", themes="hybrid", train=str(train),
-            backend=backend, batch_size=BATCH))
-        total_s = time.perf_counter() - started
-        outputs = run_results(ws, summary.model_version)
-        again = ws.text.run(EnrichmentRequest(
-            source="responses", model="embedding", themes="hybrid", train=str(train),
-            backend=backend, batch_size=BATCH))
-    return {"backend": backend, "comments": summary.enriched,
-            "distinct_texts": summary.computed, "pipeline_s": round(summary.seconds, 2),
-            "pipeline_with_teaching_s": round(total_s, 2),
-            "pipeline_comments_per_s": round(summary.enriched_per_s, 1),
-            "meets_goal_300_per_s": summary.enriched_per_s >= 300,
-            "peak_rss_growth_mb": round(_peak_mb() - before, 1),
-            "cached_rerun_comments_per_s": round(again.rate_per_s),
-            "accuracy_vs_planted": accuracy(*outputs, planted_truth(demo))}
-
-
 def embedding_bench(workspace: Path, train: Path, demo: Path,
                     backends: tuple[str, ...] = BACKENDS,
                     compare_whole: bool = False) -> dict[str, Any]:
@@ -290,6 +264,8 @@ def embedding_bench(workspace: Path, train: Path, demo: Path,
                 result[key] = {"error": str(exc)}
                 continue
             encode_rate = result["plain_encode_comments_per_s"][backend]
+            _reset_peak()
+            before = _rss_mb()
             started = time.perf_counter()
             summary = ws.text.run(EnrichmentRequest(
                 source="responses", model="embedding", themes="hybrid", train=str(train),
@@ -306,6 +282,7 @@ def embedding_bench(workspace: Path, train: Path, demo: Path,
                 and summary.enriched_per_s / encode_rate >= 0.9,
                 "enriched": summary.enriched, "computed": summary.computed,
                 "theme_rows": summary.theme_rows, "model_version": summary.model_version,
+                "peak_rss_growth_mb": round(_peak_mb() - before, 1),
                 "accuracy_vs_planted": accuracy(*outputs[key], truth)}
         if "torch" in vectors:
             result["ratio_to_plain_torch_encode"] = {
@@ -331,9 +308,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=Path(".bench"))
     parser.add_argument("--texts", type=int, default=100_000)
-    parser.add_argument("--embed-texts", type=int, default=3_000)
-    parser.add_argument("--scale-texts", type=int, default=20_000,
-                        help="comments for the int8 pipeline alone (0: skip)")
+    parser.add_argument("--embed-texts", type=int, default=100_000,
+                        help="comments for the embedding pipelines against plain encode")
+    parser.add_argument("--embed-backends", default="torch,onnx-int8",
+                        help="backends run on --embed-texts comments")
+    parser.add_argument("--compare-texts", type=int, default=3_000,
+                        help="comments on which every backend runs, to compare their "
+                        "accuracy and how far ONNX and int8 move the results (0: skip)")
     parser.add_argument("--skip-embeddings", action="store_true")
     parser.add_argument("--compare-whole", action="store_true",
                         help="also run int8 with whole-text vectors (accuracy of the clause "
@@ -373,23 +354,24 @@ def main() -> None:
     growth = [runs[size]["rss_growth_mb"] for size in sizes]
     report["memory"]["growth_spread_mb"] = round(max(growth) - min(growth), 1)
     if not args.skip_embeddings:
+        train = training_csv(demo, scratch / "train.csv", 100,
+                             max(args.texts, args.embed_texts) + 1000)
         workspace = make_workspace(demo, scratch / "embeddings", args.embed_texts)
-        train = training_csv(demo, scratch / "train.csv", 100, args.texts + 1000)
-        embeddings = embedding_bench(workspace, train, demo,
-                                     compare_whole=args.compare_whole)
+        backends = tuple(b.strip() for b in args.embed_backends.split(",") if b.strip())
+        embeddings = embedding_bench(workspace, train, demo, backends=backends)
+        shutil.rmtree(workspace, ignore_errors=True)
         embeddings["note"] = (
-            f"{args.embed_texts} comments, not {args.texts}: a plain encode of 100k comments "
-            "takes minutes per backend on 2 CPU cores. Each distinct clause is embedded "
-            "once (a text's vector is the mean of its clauses'), and the demo's comments "
-            "repeat clauses a lot, which the pipeline gains from and a plain encode "
-            "does not")
+            "Each distinct clause is embedded once (a text's vector is the mean of its "
+            "clauses'), and the demo's comments repeat clauses a lot, which the pipeline "
+            "gains from and a plain encode does not")
         embeddings["goal_ratio"] = 0.9
         embeddings["goal_comments_per_s"] = 300
         report["embeddings"] = embeddings
-        if args.scale_texts:
-            workspace = make_workspace(demo, scratch / "embeddings-scale", args.scale_texts)
-            report["embeddings_at_scale"] = pipeline_at_scale(workspace, train, demo,
-                                                              "onnx-int8")
+        if args.compare_texts:
+            workspace = make_workspace(demo, scratch / "compare", args.compare_texts)
+            report["backends_compared"] = embedding_bench(
+                workspace, train, demo, compare_whole=args.compare_whole)
+            shutil.rmtree(workspace, ignore_errors=True)
     report["total_s"] = round(time.perf_counter() - started, 1)
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
