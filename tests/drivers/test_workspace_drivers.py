@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,6 @@ from typer.testing import CliRunner
 
 from smokejumper.cli.app import app
 from smokejumper.errors import DriverError
-from smokejumper.simulate import build_demo
 from smokejumper.workspace import Workspace
 
 PLANTED = ("resolved", "ces", "repeat_contact", "handle_time_min", "tenure_years")
@@ -22,11 +23,15 @@ JSON_KEYS = {"driver", "importance", "share", "low", "high", "rank", "sign", "pe
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, dict[str, dict]]:
+def demo(small_demo_path: Path, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[tuple[Workspace, dict[str, dict]]]:
+    """A private copy of the session's small demo (seed 7), which these tests may change."""
     root = Path(tmp_path_factory.mktemp("drivers")) / "demo"
-    ws, _ = build_demo(root, size="small")
+    shutil.copytree(small_demo_path, root)
+    ws = Workspace(root)
     truth = json.loads((root / "ground_truth.json").read_text())["driver_weights"]
-    return ws, truth
+    yield ws, truth
+    ws.close()
 
 
 @pytest.fixture(scope="module")

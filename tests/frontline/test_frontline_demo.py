@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +13,19 @@ from scipy.stats import spearmanr
 
 from smokejumper.frontline import PairConfig, Viewer
 from smokejumper.frontline.pairs import check_pairs
-from smokejumper.simulate import build_demo
+from smokejumper.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, dict[str, object]]:
+def demo(small_demo_path: Path, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[tuple[Workspace, dict[str, object]]]:
+    """A private copy of the session's small demo (seed 7), which these tests may change."""
     root = Path(tmp_path_factory.mktemp("frontline")) / "demo"
-    ws, _ = build_demo(root, size="small")
+    shutil.copytree(small_demo_path, root)
+    ws = Workspace(root)
     truth = json.loads((root / "ground_truth.json").read_text())
-    return ws, truth
+    yield ws, truth
+    ws.close()
 
 
 def test_ranking_tracks_true_skill_and_beats_raw_averages_at_the_bottom(demo) -> None:

@@ -33,3 +33,29 @@ def embedder():
     loaded = load_embedder()
     loaded.encode(["warm up"])
     return loaded
+
+
+SHOP_THEMES_TOML = """
+[themes.billing]
+description = "Bills and charges"
+keywords = ["bill", "charge", "charged", "overcharged", "refund"]
+
+[themes.staff]
+description = "How staff behaved"
+keywords = ["staff", "agent"]
+
+[themes.network]
+description = "Signal and coverage"
+keywords = ["signal", "coverage", "broadband"]
+
+[redaction.patterns.account]
+pattern = '\\bACC-\\d{8}\\b'
+token = "[ACCOUNT]"
+"""
+
+
+@pytest.fixture
+def shop_themes_toml() -> str:
+    """Three themes (billing, staff, network) and an account-number redaction pattern, as
+    appended to a test workspace's smokejumper.toml."""
+    return SHOP_THEMES_TOML

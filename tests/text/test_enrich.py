@@ -30,23 +30,6 @@ PII = [
     "Email me at jo.smith@example.com, the bill is wrong.",
     "My account ACC-12345678 was charged twice.",
 ]
-THEMES_TOML = """
-[themes.billing]
-description = "Bills and charges"
-keywords = ["bill", "charge", "charged", "overcharged", "refund"]
-
-[themes.staff]
-description = "How staff behaved"
-keywords = ["staff", "agent"]
-
-[themes.network]
-description = "Signal and coverage"
-keywords = ["signal", "coverage", "broadband"]
-
-[redaction.patterns.account]
-pattern = '\\bACC-\\d{8}\\b'
-token = "[ACCOUNT]"
-"""
 LEXICON = {"model": "vader", "themes": "keywords"}
 
 
@@ -66,12 +49,12 @@ def _comments(size: int, seed: int = 3) -> list[str | None]:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
+def workspace(tmp_path: Path, shop_themes_toml: str) -> Path:
     """240 survey responses, comments drawn from 11 texts (so many repeat), some empty."""
     root = tmp_path / "ws"
     ws = Workspace.init(root)
     with (root / "smokejumper.toml").open("a", encoding="utf-8") as handle:
-        handle.write(THEMES_TOML)
+        handle.write(shop_themes_toml)
     rng = np.random.default_rng(5)
     size = 240
     frame = pd.DataFrame({

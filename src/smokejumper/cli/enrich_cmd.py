@@ -45,6 +45,10 @@ def enrich(
     train: Annotated[Path | None, typer.Option(
         "--train", help="Labelled CSV (columns text, label: negative/neutral/positive) that "
         "teaches the embedding sentiment model first.", show_default=False)] = None,
+    corrections: Annotated[bool, typer.Option(
+        "--corrections", help="Also teach the models from the labels given with "
+        "`smokejumper text label` (sentiment: embedding or setfit; themes: hybrid); texts "
+        "are then enriched again under the taught model.")] = False,
     device: Annotated[str | None, typer.Option(
         "--device", help="Where the embedding model runs: cpu or cuda (default: a GPU when "
         "there is one).", show_default=False)] = None,
@@ -68,7 +72,8 @@ def enrich(
         summary = ws.text.enrich(source=source.value, model=model, themes=themes,
                                  batch_size=batch_size, limit=limit, device=device,
                                  backend=backend.value,
-                                 train=str(train) if train is not None else None)
+                                 train=str(train) if train is not None else None,
+                                 corrections=corrections)
     finally:
         ws.close()
     result = summary.to_dict()

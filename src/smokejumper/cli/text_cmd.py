@@ -9,7 +9,14 @@ from typing import Annotated, Any
 import typer
 
 from smokejumper.cli.app import app
-from smokejumper.cli.common import FormatOption, OutputFormat, console, print_json, reporter_for
+from smokejumper.cli.common import (
+    FormatOption,
+    OutputFormat,
+    console,
+    open_workspace,
+    print_json,
+    reporter_for,
+)
 
 text_app = typer.Typer(
     name="text",
@@ -207,3 +214,81 @@ def _show_discovery(result: dict[str, Any]) -> None:
     for theme in result["themes"]:
         if theme["emerging"]:
             console.print(f"[bold]{theme['name']}[/bold]: " + " | ".join(theme["examples"]))
+
+
+class LabelSource(StrEnum):
+    responses = "responses"
+    interactions = "interactions"
+
+
+@text_app.command("label")
+def label_command(
+    text_id: Annotated[str, typer.Argument(help="The response or interaction id.",
+                                           show_default=False)],
+    source: Annotated[LabelSource, typer.Option(
+        "--source", "-s", help="Survey comment (responses) or transcript "
+        "(interactions).")] = LabelSource.responses,
+    sentiment: Annotated[str | None, typer.Option(
+        "--sentiment", help="The text's sentiment: negative, neutral or positive.",
+        show_default=False)] = None,
+    theme: Annotated[list[str] | None, typer.Option(
+        "--theme", help="A theme the text is about (repeat for several); the text's themes "
+        "become exactly these.", show_default=False)] = None,
+    no_themes: Annotated[bool, typer.Option(
+        "--no-themes", help="The text is about none of the workspace's themes.")] = False,
+    note: Annotated[str | None, typer.Option("--note", help="Why, for the audit log.",
+                                             show_default=False)] = None,
+    who: Annotated[str | None, typer.Option(
+        "--who", help="Who gives the label (default: your user name).",
+        show_default=False)] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """Correct what the models said about one text: its sentiment and/or its themes.
+
+    The label is kept with the text as stored (personal data masked) and replaces an
+    earlier one; `smokejumper enrich --corrections` teaches the models from all labels.
+    """
+    if no_themes and theme:
+        raise typer.BadParameter("--theme and --no-themes exclude each other")
+    import getpass
+
+    themes = [] if no_themes else (theme or None)
+    ws = open_workspace(reporter_for(fmt))
+    try:
+        recorded = ws.text.label(text_id, source=source.value, sentiment=sentiment,
+                                 themes=themes, by=who or getpass.getuser(), note=note)
+    finally:
+        ws.close()
+    rows = [label.to_dict() for label in recorded]
+    if fmt is OutputFormat.table:
+        for row in rows:
+            value = row["value"] if isinstance(row["value"], str) else \
+                (", ".join(row["value"]) or "no theme")
+            console.print(f"{row['source_table']} {row['text_id']}: {row['task']} = {value}",
+                          highlight=False)
+        if rows:
+            console.print(f"text: {rows[0]['text']}", highlight=False)
+    else:
+        print_json(rows)
+
+
+@text_app.command("labels")
+def labels_command(
+    task: Annotated[TaskChoice | None, typer.Option(
+        "--task", help="Only sentiment or only themes labels.", show_default=False)] = None,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """The labels given with `smokejumper text label`: text (masked), label, who, when.
+
+    `--format csv` gives columns a training CSV can be made from (text, value).
+    """
+    from smokejumper.cli.common import print_frame
+
+    ws = open_workspace(reporter_for(fmt))
+    try:
+        frame = ws.text.labels(task.value if task is not None else None)
+    finally:
+        ws.close()
+    if fmt is not OutputFormat.json:
+        frame["value"] = [v if isinstance(v, str) else "|".join(v) for v in frame["value"]]
+    print_frame(frame, fmt, title="Text labels")

@@ -99,3 +99,21 @@ notification_deliveries = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Index("ix_notification_deliveries_state", "notifier", "state"),
 )
+
+#: labels a person gave a text in the product (issue 4): its sentiment, or its themes (a
+#: JSON list), one current label per task and text; they teach the text models
+#: (``smokejumper enrich --corrections``). ``text`` is the text as stored: redacted.
+text_labels = sa.Table(
+    "text_labels",
+    metadata,
+    sa.Column("label_id", sa.Integer, primary_key=True),
+    sa.Column("task", sa.String(20), nullable=False),  # sentiment | themes
+    sa.Column("source_table", sa.String(20), nullable=False),  # responses | interactions
+    sa.Column("text_id", sa.String(200), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("value", sa.JSON, nullable=False),  # "negative" or ["billing", "staff"]
+    sa.Column("labelled_by", sa.String(320), nullable=False),
+    sa.Column("labelled_at", sa.DateTime, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.UniqueConstraint("task", "source_table", "text_id", name="uq_text_labels_text"),
+)

@@ -46,6 +46,7 @@ from smokejumper.text.enrich_store import (
     enrichments_arrow,
     themes_arrow,
 )
+from smokejumper.text.labels import Corrections
 
 if TYPE_CHECKING:
     from smokejumper.text.redact import RedactionConfig
@@ -72,7 +73,9 @@ class EnrichmentRequest:
     the next one). ``device`` (cpu, cuda) and ``backend`` (torch, onnx, onnx-int8) run the
     embedding model; ``text_vectors`` is how a text of several clauses gets its vector
     (``clauses``: the mean of its clauses' vectors; ``whole``: embedded again as a whole);
-    ``reuse`` is how many recent distinct texts' results are kept for duplicates.
+    ``reuse`` is how many recent distinct texts' results are kept for duplicates;
+    ``corrections`` teaches the models from the labels given in the product too
+    (:mod:`smokejumper.text.labels`).
 
     >>> EnrichmentRequest().sources
     ('responses', 'interactions')
@@ -90,6 +93,7 @@ class EnrichmentRequest:
     label_column: str = "label"
     reuse: int = 10_000
     text_vectors: str = "clauses"
+    corrections: bool = False
 
     def __post_init__(self) -> None:
         if self.text_vectors not in TEXT_VECTORS:
@@ -230,9 +234,10 @@ def workspace_taxonomy(themes: dict[str, Any]) -> Taxonomy | None:
 
 
 def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
-                 redaction: RedactionConfig, reporter: Reporter | None = None
-                 ) -> EnrichmentModels:
-    """The sentiment and theme models a request names, taught from ``train`` if given."""
+                 redaction: RedactionConfig, reporter: Reporter | None = None,
+                 corrections: Corrections | None = None) -> EnrichmentModels:
+    """The sentiment and theme models a request names, taught from ``train`` and from the
+    labels given in the product (``corrections``, see :mod:`smokejumper.text.labels`)."""
     from smokejumper.text.embeddings import EmbeddingConfig, embeddings_available
     from smokejumper.text.registry import TextModelOptions, sentiment_models, theme_models
     from smokejumper.text.sentiment import TeachableSentimentModel
@@ -242,17 +247,24 @@ def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
     if theme_name == AUTO:
         theme_name = "hybrid" if embeddings_available() else "keywords"
     options = TextModelOptions(embedding=embedding, taxonomy=taxonomy)
+    reporter = reporter or SilentReporter()
+    corrections = corrections or Corrections()
     sentiment = sentiment_models.create(request.model, options)
+    if corrections.sentiment_texts and not isinstance(sentiment, TeachableSentimentModel):
+        raise TextError(f"the {request.model} sentiment model cannot be taught from the "
+                        "labels given in the product; use --model embedding or setfit")
     if isinstance(sentiment, TeachableSentimentModel):
+        texts, labels = list(corrections.sentiment_texts), list(corrections.sentiment_labels)
         if request.train is not None:
             from smokejumper.text.sentiment import normalise_sentiment_label
             from smokejumper.text.tasks import read_labelled_csv
 
             labelled = read_labelled_csv(request.train, request.text_column,
                                          request.label_column, normalise_sentiment_label)
-            (reporter or SilentReporter()).info(
-                f"teaching {request.model} on {len(labelled.texts):,} labelled texts")
-            sentiment.fit(labelled.texts, labelled.labels)
+            texts, labels = [*labelled.texts, *texts], [*labelled.labels, *labels]
+        if texts:
+            reporter.info(f"teaching {request.model} on {len(texts):,} labelled texts")
+            sentiment.fit(texts, labels)
         elif not getattr(sentiment, "is_taught", True) and not getattr(
                 sentiment, "_uses_head", lambda: False)():
             raise TextError(f"the {request.model} sentiment model must be taught first: give "
@@ -260,6 +272,14 @@ def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
     themes = None
     if theme_name != NO_THEMES and taxonomy is not None:
         themes = theme_models.create(theme_name, options)
+        if corrections.theme_texts:
+            if not hasattr(themes, "fit"):
+                raise TextError(f"the {theme_name} theme model cannot be taught from the "
+                                "labels given in the product; use --themes hybrid")
+            reporter.info(f"teaching {theme_name} themes on "
+                          f"{len(corrections.theme_texts):,} labelled texts")
+            themes.fit(list(corrections.theme_texts),
+                       [list(names) for names in corrections.theme_labels])
         # load the models now (a hybrid tagger embeds its taxonomy's prototypes on first
         # use), so the run's clock counts the texts' work only, as it does for teaching
         themes.confidences([taxonomy.names[0]])
