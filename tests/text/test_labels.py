@@ -184,3 +184,27 @@ def test_cli_label_and_labels(workspace: Path, capsys) -> None:
     code, _, err = invoke(["-w", str(workspace), "enrich", "--model", "vader", "--themes",
                            "keywords", "--corrections"], capsys)
     assert code == 1 and "cannot be taught" in err
+
+
+def test_people_labelling_the_same_text_at_once_leave_one_label(workspace: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smokejumper.text.labels import TextLabel, record_label
+
+    labels = ["negative", "neutral", "positive"] * 4
+    with Workspace(workspace) as ws:
+        engine = ws.operational.engine
+
+        def give(index: int) -> None:
+            record_label(engine, TextLabel(
+                task="sentiment", source_table="responses", text_id="R09", text="Great.",
+                value=labels[index], labelled_by=f"analyst{index}",
+                labelled_at=pd.Timestamp("2025-01-01").to_pydatetime()))
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            list(pool.map(give, range(len(labels))))
+        frame = ws.text.labels()
+        audit = _audit(ws)
+    assert len(frame) == 1 and len(audit) == len(labels)
+    last = max(audit, key=lambda row: row["audit_id"])
+    assert (frame.value[0], frame.labelled_by[0]) == (last["detail"]["value"], last["actor"])

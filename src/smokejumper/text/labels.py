@@ -59,6 +59,8 @@ def normalise_themes(themes: Sequence[str], known: Sequence[str]) -> list[str]:
 def record_label(engine: Engine, label: TextLabel) -> TextLabel:
     """Keep ``label`` as the text's current one for its task (replacing an earlier one)
     and write the change to the audit log, in one transaction."""
+    from sqlalchemy.exc import IntegrityError
+
     from smokejumper.store.models import audit_log, text_labels
 
     if label.task not in TASKS:
@@ -68,21 +70,27 @@ def record_label(engine: Engine, label: TextLabel) -> TextLabel:
            & (text_labels.c.text_id == label.text_id))
     values = {"text": label.text, "value": label.value, "labelled_by": label.labelled_by,
               "labelled_at": label.labelled_at, "note": label.note}
-    with engine.begin() as connection:
-        previous = connection.execute(
-            text_labels.select().where(key).with_for_update()).mappings().first()
-        if previous is None:
-            connection.execute(text_labels.insert().values(
-                task=label.task, source_table=label.source_table, text_id=label.text_id,
-                **values))
-        else:
-            connection.execute(text_labels.update().where(key).values(**values))
-        connection.execute(audit_log.insert().values(
-            ts=datetime.now(UTC).replace(tzinfo=None), actor=label.labelled_by,
-            action="text.label", target=f"{label.source_table}:{label.text_id}",
-            detail={"task": label.task, "value": label.value,
-                    "previous": None if previous is None else previous["value"]}))
-    return label
+    for attempt in (1, 2):  # a second try when someone labelled the same text meanwhile
+        try:
+            with engine.begin() as connection:
+                previous = connection.execute(
+                    text_labels.select().where(key).with_for_update()).mappings().first()
+                if previous is None:
+                    connection.execute(text_labels.insert().values(
+                        task=label.task, source_table=label.source_table,
+                        text_id=label.text_id, **values))
+                else:
+                    connection.execute(text_labels.update().where(key).values(**values))
+                connection.execute(audit_log.insert().values(
+                    ts=datetime.now(UTC).replace(tzinfo=None), actor=label.labelled_by,
+                    action="text.label", target=f"{label.source_table}:{label.text_id}",
+                    detail={"task": label.task, "value": label.value,
+                            "previous": None if previous is None else previous["value"]}))
+            return label
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def read_labels(engine: Engine, task: str | None = None) -> list[TextLabel]:
