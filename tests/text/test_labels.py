@@ -208,3 +208,35 @@ def test_people_labelling_the_same_text_at_once_leave_one_label(workspace: Path)
     assert len(frame) == 1 and len(audit) == len(labels)
     last = max(audit, key=lambda row: row["audit_id"])
     assert (frame.value[0], frame.labelled_by[0]) == (last["detail"]["value"], last["actor"])
+
+
+def test_score_gives_each_sentence_and_theme_and_stores_nothing(workspace: Path,
+                                                                 capsys) -> None:
+    with Workspace(workspace) as ws:
+        [mixed] = ws.text.score(["The staff were lovely. The bill was wrong again, call me "
+                                 "on +44 20 7946 0958."], themes="keywords")
+        stored = ws.table("enrichments").count().execute()
+    assert stored == 0
+    assert "[PHONE]" in mixed["text"] and "7946" not in mixed["text"]
+    assert [(s["text"], s["sentiment_label"]) for s in mixed["sentences"]] == [
+        ("The staff were lovely.", "positive"),
+        ("The bill was wrong again, call me on [PHONE].", "negative")]
+    assert mixed["text"][mixed["sentences"][1]["start"]:mixed["sentences"][1]["end"]] == \
+        mixed["sentences"][1]["text"]
+    themes = {t["theme"]: t["sentiment"] for t in mixed["themes"]}
+    assert set(themes) == {"staff", "billing"}
+    assert themes["staff"] > 0 > themes["billing"]
+    assert mixed["model_version"].startswith("vader+keywords:")
+
+    csv_file = workspace / "texts.csv"
+    csv_file.write_text("comment\nAwful signal.\nFine.\n")
+    code, out, err = invoke(["-w", str(workspace), "text", "score", "Lovely staff.",
+                             "--file", str(csv_file), "--text-column", "comment",
+                             "--themes", "keywords", "--format", "json"], capsys)
+    assert code == 0, err
+    assert [(r["text"], r["sentiment_label"], [t["theme"] for t in r["themes"]])
+            for r in json.loads(out)] == [("Lovely staff.", "positive", ["staff"]),
+                                          ("Awful signal.", "negative", ["network"]),
+                                          ("Fine.", "positive", [])]
+    code, _, err = invoke(["-w", str(workspace), "text", "score"], capsys)
+    assert code != 0 and "give texts to score" in err

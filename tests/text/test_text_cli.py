@@ -58,8 +58,9 @@ def test_sentiment_eval_json_is_exact(files, capsys) -> None:
                           "json"], capsys)
     assert code == 0, err
     result = json.loads(out)
-    assert set(result) == {"task", "model", "model_version", "taught", "n", "accuracy",
-                           "macro_f1", "per_class_f1", "support", "training"}
+    assert set(result) == {"task", "model", "model_version", "taught", "adapted", "n",
+                           "accuracy", "macro_f1", "per_class_f1", "support", "training"}
+    assert result["adapted"] is None  # only the hybrid theme tagger adapts
     # VADER reads "waited forty minutes on hold" as neutral: one miss in six.
     assert (result["model"], result["taught"], result["n"]) == ("vader", False, 6)
     assert result["accuracy"] == 0.8333

@@ -292,3 +292,59 @@ def labels_command(
     if fmt is not OutputFormat.json:
         frame["value"] = [v if isinstance(v, str) else "|".join(v) for v in frame["value"]]
     print_frame(frame, fmt, title="Text labels")
+
+
+@text_app.command("score")
+def score_command(
+    texts: Annotated[list[str] | None, typer.Argument(
+        help="Texts to score (or --file).", show_default=False)] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="A CSV whose --text-column holds the texts.", show_default=False)] = None,
+    text_column: Annotated[str, typer.Option("--text-column",
+                                             help="Column of --file holding the text.")] = "text",
+    model: Annotated[str, typer.Option(
+        "--model", "-m", help="Sentiment model: vader, embedding (the shipped head, or taught "
+        "with --train) or setfit (taught).")] = "vader",
+    themes: Annotated[str, typer.Option(
+        "--themes", help="Theme model: hybrid, keywords, none, or auto.")] = "auto",
+    train: Annotated[Path | None, typer.Option(
+        "--train", help="Labelled CSV (text, label) that teaches the sentiment model first.",
+        show_default=False)] = None,
+    corrections: Annotated[bool, typer.Option(
+        "--corrections", help="Also teach the models from the labels given with "
+        "`smokejumper text label`.")] = False,
+    fmt: FormatOption = OutputFormat.table,
+) -> None:
+    """What the models say about some texts, sentence by sentence; nothing is stored.
+
+    Personal data is masked first, as `smokejumper enrich` does; the workspace's themes
+    and redaction settings apply.
+    """
+    from smokejumper.text.tasks import read_labelled_csv
+
+    given = list(texts or [])
+    if file is not None:
+        given += list(read_labelled_csv(file, text_column, None).texts)
+    if not given:
+        raise typer.BadParameter("give texts to score, or --file FILE")
+    ws = open_workspace(reporter_for(fmt))
+    try:
+        results = ws.text.score(given, model, themes=themes,
+                                train=str(train) if train is not None else None,
+                                corrections=corrections)
+    finally:
+        ws.close()
+    if fmt is not OutputFormat.table:
+        print_json(results)
+        return
+    for result in results:
+        found = ", ".join(f"{t['theme']} {t['confidence']:.2f} ({t['sentiment']:+.2f})"
+                          for t in result["themes"]) or "no theme"
+        console.print(f"[bold]{result['sentiment_label']} {result['sentiment']:+.2f}[/bold]"
+                      f"  {result['text']}", highlight=False)
+        console.print(f"  themes: {found}", highlight=False)
+        if len(result["sentences"]) > 1:
+            for sentence in result["sentences"]:
+                console.print(f"  · {sentence['sentiment_label']} "
+                              f"{sentence['sentiment']:+.2f}  {sentence['text']}",
+                              highlight=False)

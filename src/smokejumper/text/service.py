@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from smokejumper.errors import TextError
 from smokejumper.text.enrich import AUTO, EnrichmentRequest, EnrichmentSummary, Source
@@ -74,6 +74,33 @@ class TextService:
         store = self.workspace.analytics
         return run_enrichment(reader or StoreTextReader(store), writer or appender_for(store),
                               models, request, reporter)
+
+    def score(self, texts: Sequence[str], model: str = "vader", *, themes: str = AUTO,
+              train: str | None = None, corrections: bool = False,
+              backend: str = "torch") -> list[dict[str, Any]]:
+        """What the models say about ``texts``, without storing anything: per text the
+        redacted text, its sentiment (label and score in [-1, 1]), each sentence's
+        sentiment, and its themes with their confidence and the sentiment of the sentences
+        that mention them. Same models, taxonomy and redaction as :meth:`enrich`."""
+        from smokejumper.text.enrich import build_models, enrich_texts
+        from smokejumper.text.sentiment import analyse_sentiment
+
+        request = EnrichmentRequest(model=model, themes=themes, train=train,
+                                    corrections=corrections, backend=backend)
+        models = build_models(request, self.taxonomy(), self.redaction(),
+                              self.workspace.reporter,
+                              self.corrections() if corrections else None)
+        enriched = enrich_texts(list(texts), models)
+        sentences = analyse_sentiment(models.sentiment, [e.redacted_text for e in enriched])
+        return [{"text": result.redacted_text, "sentiment": result.sentiment,
+                 "sentiment_label": result.sentiment_label,
+                 "sentences": [{"text": s.text, "start": s.start, "end": s.end,
+                                "sentiment": s.score, "sentiment_label": s.label}
+                               for s in detail.sentences],
+                 "themes": [{"theme": theme, "confidence": confidence, "sentiment": feeling}
+                            for theme, confidence, feeling in result.themes],
+                 "model_version": models.version}
+                for result, detail in zip(enriched, sentences, strict=True)]
 
     # -- labels given in the product ------------------------------------------------------
 

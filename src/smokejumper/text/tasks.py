@@ -30,9 +30,10 @@ class LabelledTexts:
     source: str
 
 
-def read_labelled_csv(path: str | Path, text_column: str, label_column: str,
+def read_labelled_csv(path: str | Path, text_column: str, label_column: str | None,
                       normalise: Callable[[str], str] | None = None) -> LabelledTexts:
-    """Texts and labels from a CSV file with a header row.
+    """Texts and labels from a CSV file with a header row (texts only, with empty labels,
+    when ``label_column`` is None).
 
     Rows with an empty text are skipped; an empty or unknown label is an error naming
     the row. ``normalise`` maps a raw label to its canonical form or raises TextError.
@@ -64,13 +65,17 @@ def read_labelled_csv(path: str | Path, text_column: str, label_column: str,
     reader = csv.DictReader(io.StringIO(content, newline=""), delimiter=delimiter)
     columns = list(reader.fieldnames or [])
     text_key = _column(columns, text_column, path)
-    label_key = _column(columns, label_column, path)
+    label_key = _column(columns, label_column, path) if label_column is not None else None
     texts: list[str] = []
     labels: list[str] = []
     try:
         for line, row in enumerate(reader, start=2):
             text = (row.get(text_key) or "").strip()
             if not text:
+                continue
+            if label_key is None:
+                texts.append(text)
+                labels.append("")
                 continue
             label = (row.get(label_key) or "").strip()
             if not label:
@@ -85,7 +90,7 @@ def read_labelled_csv(path: str | Path, text_column: str, label_column: str,
     except csv.Error as exc:
         raise TextError(f"{path} is not a readable CSV file: {exc}") from exc
     if not texts:
-        raise TextError(f"{path} has no labelled texts")
+        raise TextError(f"{path} has no {'labelled ' if label_column else ''}texts")
     return LabelledTexts(tuple(texts), tuple(labels), str(path))
 
 
