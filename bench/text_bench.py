@@ -235,6 +235,7 @@ def embedding_bench(workspace: Path, train: Path, demo: Path,
     truth; then how far ONNX and int8 move the results."""
     from smokejumper import Workspace
     from smokejumper.text.clauses import split_clauses
+    from smokejumper.text.embeddings import forget_vectors
     from smokejumper.text.enrich import EnrichmentRequest
 
     truth = planted_truth(demo)
@@ -264,6 +265,7 @@ def embedding_bench(workspace: Path, train: Path, demo: Path,
                 result[key] = {"error": str(exc)}
                 continue
             encode_rate = result["plain_encode_comments_per_s"][backend]
+            forget_vectors()  # start cold, as a new process would: no vectors of earlier runs
             _reset_peak()
             before = _rss_mb()
             started = time.perf_counter()
@@ -307,9 +309,11 @@ def embedding_bench(workspace: Path, train: Path, demo: Path,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=Path(".bench"))
-    parser.add_argument("--texts", type=int, default=100_000)
+    parser.add_argument("--texts", type=int, default=100_000,
+                        help="comments for the lexicon, cached and memory runs (0: skip)")
     parser.add_argument("--embed-texts", type=int, default=100_000,
-                        help="comments for the embedding pipelines against plain encode")
+                        help="comments for the embedding pipelines against plain encode "
+                        "(0: skip)")
     parser.add_argument("--embed-backends", default="torch,onnx-int8",
                         help="backends run on --embed-texts comments")
     parser.add_argument("--compare-texts", type=int, default=3_000,
@@ -330,43 +334,46 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     demo = find_demo(root)
     scratch = root / "text"
-    sizes = sorted({max(1, args.texts // 4), max(1, args.texts // 2), args.texts})
-    runs = {}
-    for size in sizes:
-        workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
-        runs[size] = run_worker(["--worker", str(workspace)])
-        shutil.rmtree(workspace, ignore_errors=True)
-    full = runs[args.texts]
     report: dict[str, Any] = {
         "benchmark": "text_enrichment", "demo": demo.name, "cores": os.cpu_count(),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "lexicon": {"comments": args.texts, "comments_per_s": full["comments_per_s"],
-                    "seconds": full["seconds"], "distinct_computed": full["computed"],
-                    "theme_rows": full["theme_rows"]},
-        "cached_rerun": {**full["cached_rerun"], "goal_per_s": 50_000,
-                         "meets_goal": full["cached_rerun"]["comments_per_s"] >= 50_000},
-        "memory": {"pipeline": "lexicon (vader + keywords), batch 2000",
-                   "by_input": {str(size): {k: run[k] for k in (
-                       "rss_before_mb", "peak_rss_mb", "rss_growth_mb", "duckdb_memory_mb",
-                       "comments_per_s")}
-                       for size, run in runs.items()}},
-    }
-    growth = [runs[size]["rss_growth_mb"] for size in sizes]
-    report["memory"]["growth_spread_mb"] = round(max(growth) - min(growth), 1)
+        "load_average_1m": round(os.getloadavg()[0], 2)}
+    if args.texts:
+        sizes = sorted({max(1, args.texts // 4), max(1, args.texts // 2), args.texts})
+        runs = {}
+        for size in sizes:
+            workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
+            runs[size] = run_worker(["--worker", str(workspace)])
+            shutil.rmtree(workspace, ignore_errors=True)
+        full = runs[args.texts]
+        report.update({
+            "lexicon": {"comments": args.texts, "comments_per_s": full["comments_per_s"],
+                        "seconds": full["seconds"], "distinct_computed": full["computed"],
+                        "theme_rows": full["theme_rows"]},
+            "cached_rerun": {**full["cached_rerun"], "goal_per_s": 50_000,
+                             "meets_goal": full["cached_rerun"]["comments_per_s"] >= 50_000},
+            "memory": {"pipeline": "lexicon (vader + keywords), batch 2000",
+                       "by_input": {str(size): {k: run[k] for k in (
+                           "rss_before_mb", "peak_rss_mb", "rss_growth_mb", "duckdb_memory_mb",
+                           "comments_per_s")}
+                           for size, run in runs.items()}},
+        })
+        growth = [runs[size]["rss_growth_mb"] for size in sizes]
+        report["memory"]["growth_spread_mb"] = round(max(growth) - min(growth), 1)
     if not args.skip_embeddings:
         train = training_csv(demo, scratch / "train.csv", 100,
                              max(args.texts, args.embed_texts) + 1000)
-        workspace = make_workspace(demo, scratch / "embeddings", args.embed_texts)
-        backends = tuple(b.strip() for b in args.embed_backends.split(",") if b.strip())
-        embeddings = embedding_bench(workspace, train, demo, backends=backends)
-        shutil.rmtree(workspace, ignore_errors=True)
-        embeddings["note"] = (
-            "Each distinct clause is embedded once (a text's vector is the mean of its "
-            "clauses'), and the demo's comments repeat clauses a lot, which the pipeline "
-            "gains from and a plain encode does not")
-        embeddings["goal_ratio"] = 0.9
-        embeddings["goal_comments_per_s"] = 300
-        report["embeddings"] = embeddings
+        if args.embed_texts:
+            workspace = make_workspace(demo, scratch / "embeddings", args.embed_texts)
+            backends = tuple(b.strip() for b in args.embed_backends.split(",") if b.strip())
+            embeddings = embedding_bench(workspace, train, demo, backends=backends)
+            shutil.rmtree(workspace, ignore_errors=True)
+            embeddings["note"] = (
+                "Each distinct clause is embedded once (a text's vector is the mean of its "
+                "clauses'), and the demo's comments repeat clauses a lot, which the "
+                "pipeline gains from and a plain encode does not")
+            embeddings["goal_ratio"] = 0.9
+            embeddings["goal_comments_per_s"] = 300
+            report["embeddings"] = embeddings
         if args.compare_texts:
             workspace = make_workspace(demo, scratch / "compare", args.compare_texts)
             report["backends_compared"] = embedding_bench(

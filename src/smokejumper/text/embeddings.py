@@ -227,6 +227,14 @@ _EMBEDDERS: dict[EmbeddingConfig, Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
+def forget_vectors() -> None:
+    """Empty every shared embedder's cache of recent vectors (the models stay loaded), so
+    that the next texts are embedded afresh, as in a new process."""
+    with _EMBEDDERS_LOCK:
+        for embedder in _EMBEDDERS.values():
+            embedder._cache.clear()
+
+
 def load_embedder(config: EmbeddingConfig | None = None) -> Embedder:
     """The shared embedder for ``config`` (one loaded model per configuration).
 
