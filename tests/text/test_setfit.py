@@ -130,9 +130,10 @@ def test_text_eval_with_setfit_json(tmp_path: Path, capsys, embedder) -> None:
                           "--format", "json"], capsys)
     assert code == 0, err
     result = json.loads(out)
-    assert set(result) == {"task", "model", "model_version", "taught", "n", "accuracy",
-                           "macro_f1", "per_class_f1", "support", "training"}
+    assert set(result) == {"task", "model", "model_version", "taught", "adapted", "n",
+                           "accuracy", "macro_f1", "per_class_f1", "support", "training"}
     assert (result["model"], result["taught"], result["n"]) == ("setfit", True, 3)
+    assert result["adapted"] is None
     assert result["model_version"].startswith("setfit:all-MiniLM-L6-v2:")
     assert result["training"]["n"] == 12 and result["training"]["folds"] == 4
     assert result["accuracy"] == 1.0
