@@ -116,10 +116,10 @@ class Workspace:
 
     def table(self, name: str) -> ir.Table:
         """An Ibis expression over a canonical table (``responses``, ``interactions``...) or
-        a derived one the metrics read (``enriched_responses``)."""
-        from smokejumper.metrics.text import ENRICHED_RESPONSES
+        a derived one the metrics read (``enriched_responses``, ``enriched_interactions``)."""
+        from smokejumper.metrics.text import DERIVED
 
-        if name == ENRICHED_RESPONSES:
+        if name in DERIVED:
             return self.metrics.table(name)  # type: ignore[no-any-return]
         return self.analytics.table(name)
 

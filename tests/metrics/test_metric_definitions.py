@@ -28,7 +28,8 @@ from smokejumper.metrics.definitions import (
 )
 
 BUILTINS = ["nps", "csat", "csat_mean", "ces", "responses", "fcr", "repeat_rate",
-            "churn_rate", "aht", "aov", "upsell_rate", "contacts", "sentiment"]
+            "churn_rate", "aht", "aov", "upsell_rate", "contacts", "sentiment",
+            "conversation_score"]
 
 
 def test_builtins_are_frozen_serialisable_and_complete():
@@ -41,7 +42,8 @@ def test_builtins_are_frozen_serialisable_and_complete():
     assert intervals == {"nps": "nps", "csat": "wilson", "csat_mean": "t", "ces": "t",
                          "responses": "poisson", "fcr": "wilson", "repeat_rate": "wilson",
                          "churn_rate": "wilson", "aht": "t", "aov": "t",
-                         "upsell_rate": "wilson", "contacts": "poisson", "sentiment": "t"}
+                         "upsell_rate": "wilson", "contacts": "poisson", "sentiment": "t",
+                         "conversation_score": "t"}
 
 
 def test_repeat_window_comes_from_the_config():

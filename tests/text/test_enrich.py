@@ -258,16 +258,31 @@ def test_cli_prints_the_run_and_metrics_read_it(workspace: Path, capsys) -> None
     assert all(r["metric"] == "sentiment" and -1 <= r["value"] <= 1 for r in rows)
 
 
-def test_demo_transcripts_get_a_conversation_score(small_demo_copy: Path) -> None:
+def test_demo_transcripts_get_a_conversation_score_beside_handle_time(
+        small_demo_copy: Path, capsys) -> None:
     with Workspace(small_demo_copy) as ws:
         summary = ws.text.enrich(source="interactions", limit=40, **LEXICON)
         rows = ws.table("enrichments").to_pandas()
+        teams = ws.table("interactions").select("interaction_id", "team_id").to_pandas()
+        metrics = ws.metrics.compute(["conversation_score", "aht"], by=["team_id"])
     assert summary.enriched == 40 and set(rows.source_table) == {"interactions"}
-    if summary.models["conversation"] == "absent":
-        assert rows.conversation_score.isna().all()
-    else:
-        assert rows.conversation_score.between(0, 1).all()
-        assert all("conversation" in json.loads(d) for d in rows.details)
+    assert summary.models["conversation"] != "absent"
+    assert rows.conversation_score.between(0, 1).all()
+    assert all("conversation" in json.loads(d) for d in rows.details)
+    # the metric is the plain mean of the enriched transcripts' scores, team by team
+    expected = rows.merge(teams, left_on="text_id", right_on="interaction_id").groupby(
+        "team_id").conversation_score.agg(["mean", "size"])
+    got = metrics[metrics.metric == "conversation_score"].set_index("team_id")
+    assert sorted(got.index) == sorted(expected.index)
+    assert got.n.to_dict() == expected["size"].to_dict()
+    assert got.value.to_dict() == pytest.approx(expected["mean"].to_dict(), abs=1e-12)
+    assert set(metrics[metrics.metric == "aht"].team_id) >= set(expected.index)
+    code, out, err = invoke(["-w", str(small_demo_copy), "metrics", "conversation_score",
+                             "aht", "aov", "upsell_rate", "--by", "team_id", "--format",
+                             "json"], capsys)
+    assert code == 0, err
+    assert {r["metric"] for r in json.loads(out)} == {"conversation_score", "aht", "aov",
+                                                      "upsell_rate"}
 
 
 def test_embedding_model_taught_from_a_csv(workspace: Path, tmp_path: Path) -> None:

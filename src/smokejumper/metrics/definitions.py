@@ -124,6 +124,11 @@ def builtin_definitions(repeat_window_days: int = 7) -> dict[str, MetricDefiniti
           builtin=True,
           description="Mean sentiment (-1..1) of responses' comments, from their latest "
           "enrichment (smokejumper enrich)."),
+        d("conversation_score", "mean", "enriched_interactions", "Conversation score",
+          column="conversation_score", builtin=True,
+          description="Mean conversation quality (0..1) of chat and call transcripts: "
+          "customer sentiment at the end, effort, empathy, stated resolution; from their "
+          "latest enrichment (smokejumper enrich --source interactions)."),
     ]
     return {m.name: m for m in metrics}
 

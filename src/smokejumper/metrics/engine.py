@@ -115,14 +115,23 @@ class MetricsEngine:
         return plan_queries(tables, definitions, names, by, grain, filters, start, end)
 
     def table(self, name: str) -> Any:
-        """A store table, or a derived one (``enriched_responses``: see metrics.text)."""
-        from smokejumper.metrics.text import ENRICHED_RESPONSES, enriched_responses
+        """A store table, or a derived one (``enriched_responses``,
+        ``enriched_interactions``: see metrics.text)."""
+        from smokejumper.metrics.text import (
+            ENRICHED_INTERACTIONS,
+            ENRICHED_RESPONSES,
+            enriched_interactions,
+            enriched_responses,
+        )
 
         if name == ENRICHED_RESPONSES:
             return enriched_responses(self.store.table("responses"),
                                       self.store.table("enrichments"),
                                       self.store.table("enrichment_themes"),
                                       list(self.config.themes))
+        if name == ENRICHED_INTERACTIONS:
+            return enriched_interactions(self.store.table("interactions"),
+                                         self.store.table("enrichments"))
         return self.store.table(name)
 
     def compute(self, metrics: Sequence[str], by: Sequence[str] = (), grain: str | None = None,
