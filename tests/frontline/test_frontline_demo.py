@@ -94,3 +94,24 @@ def test_cli_rank_and_pairs_json(demo, capsys) -> None:
     pairs = _cli_json(["-w", root, "frontline", "pairs", "--format", "json"], capsys)
     assert pairs and set(pairs[0]) == {"mentee", "mentor", "area", "reason"}
     assert all(row["mentee"] != row["mentor"] for row in pairs)
+
+
+def test_agents_ranked_by_the_conversation_score_of_their_transcripts(demo) -> None:
+    from smokejumper.frontline import RankConfig
+
+    ws, truth = demo
+    summary = ws.text.enrich(source="interactions", model="vader", themes="none")
+    assert summary.enriched > 1000
+    scores = ws.table("enrichments").select("text_id", "conversation_score").to_pandas()
+    agents = ws.table("interactions").select("interaction_id", "agent_id").to_pandas()
+    expected = scores.merge(agents, left_on="text_id", right_on="interaction_id").groupby(
+        "agent_id").conversation_score.agg(["mean", "size"])
+    frame = ws.frontline.rank(RankConfig(measure="conversation", min_n=5)).set_index(
+        "agent_id")
+    assert frame.n.to_dict() == expected["size"].to_dict()
+    assert frame.raw.to_dict() == pytest.approx((100 * expected["mean"]).to_dict(), abs=1e-9)
+    ranked = frame[frame.group != "insufficient"]
+    skill = [truth["agents"][agent]["overall"] for agent in ranked.index]
+    assert len(ranked) > 50
+    # the demo's transcripts follow the planted skill of the agent who handled them
+    assert spearmanr(ranked.score, skill)[0] >= 0.7

@@ -24,7 +24,8 @@ RoleOption = Annotated[str | None, typer.Option(
     "--as", help="See as a viewer: admin, team_lead:TEAM or agent:AGENT.", metavar="ROLE",
     show_default=False)]
 MeasureOption = Annotated[str, typer.Option(
-    "--measure", "-m", help="nps, csat, fcr, aht, repeats or composite.")]
+    "--measure", "-m", help="nps, csat, fcr, aht, repeats, conversation (the transcripts' "
+    "conversation score, after `smokejumper enrich --source interactions`) or composite.")]
 MinNOption = Annotated[int, typer.Option("--min-n", help="Below this n nobody is ranked.")]
 
 

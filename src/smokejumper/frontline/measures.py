@@ -50,6 +50,9 @@ BUILTIN_MEASURES: dict[str, Measure] = {
                 higher_is_better=False, label="Average handle time (minutes)"),
         Measure("repeats", "interactions", "repeat", "customer_id", scale=100,
                 higher_is_better=False, label="Repeat contacts within 7 days %"),
+        # transcripts scored by `smokejumper enrich --source interactions` (issue 4)
+        Measure("conversation", "enriched_interactions", "mean", "conversation_score",
+                scale=100, label="Conversation score (0-100)"),
     )
 }
 

@@ -26,7 +26,9 @@ class Frontline:
         self.workspace = workspace
 
     def _tables(self) -> dict[str, Any]:
-        return {name: self.workspace.table(name) for name in ("responses", "interactions")}
+        # enriched_interactions: interactions with their transcript's conversation score
+        return {name: self.workspace.table(name)
+                for name in ("responses", "interactions", "enriched_interactions")}
 
     @cached_property
     def employees(self) -> pd.DataFrame:
