@@ -1,4 +1,5 @@
-"""``ws.text``: the workspace's text capabilities (enrichment), as one small facade.
+"""``ws.text``: the workspace's text capabilities (enrichment, scoring a few texts, labels
+given in the product), as one small facade.
 
 >>> import tempfile
 >>> from smokejumper import Workspace
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 
 class TextService:
-    """Text enrichment over one workspace's analytics store."""
+    """Text enrichment over one workspace's analytics store, and the labels that teach it."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
