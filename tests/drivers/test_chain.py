@@ -109,6 +109,27 @@ def test_the_chain_uses_between_teams_when_the_upstream_barely_moves_within() ->
     assert drawing.startswith("engagement ─(+0.") and drawing.endswith("→ NPS")
 
 
+def test_a_transcript_enriched_twice_counts_once_with_its_latest_score() -> None:
+    import ibis
+
+    from smokejumper.drivers.chain import conversation_statistics
+
+    at = pd.Timestamp("2025-03-01")
+    enrichments = ibis.memtable(pd.DataFrame({
+        "text_id": ["I1", "I1", "I2", "R1"],
+        "source_table": ["interactions", "interactions", "interactions", "responses"],
+        "model_version": ["v1", "v2", "v1", "v1"],
+        "text_hash": ["h1", "h1", "h2", "h3"],
+        "enriched_at": [at, at + pd.Timedelta(days=1), at, at],
+        "conversation_score": [0.2, 0.6, 0.9, None]}))
+    contacts = ibis.memtable(pd.DataFrame({
+        "interaction_id": ["I1", "I2"], "team_id": ["T1", "T1"],
+        "period": [at, at], "cell": ["c", "c"], "agent": ["A", "A"]}))
+    [row] = conversation_statistics(enrichments, contacts).to_pandas().to_dict("records")
+    assert (row["score_n"], row["score_sum"]) == (2, pytest.approx(1.5))
+    assert row["score_squares"] == pytest.approx(0.6 ** 2 + 0.9 ** 2)
+
+
 @pytest.fixture(scope="module")
 def small_chain(small_demo_path: Path):
     ws = Workspace(small_demo_path)

@@ -15,7 +15,7 @@ contacts_per_agent     the team's contacts / headcount
 fcr                    % of the team's contacts resolved (``interactions.resolved``)
 repeat_rate            % of contacts the customer follows up within the repeat window
 handle_time_min        mean ``handle_time_s`` / 60
-conversation_score     mean ``enrichments.conversation_score`` × 100 (when that table exists)
+conversation_score     mean latest ``enrichments.conversation_score`` per transcript × 100
 nps, csat              NPS points and % satisfied (CSAT 4-5) of the responses linked to
                        the team's contacts
 churn                  % of the team's contacts after which the customer churned within
@@ -311,9 +311,13 @@ def response_statistics(responses: ir.Table, contacts: ir.Table) -> ir.Table:
 
 
 def conversation_statistics(enrichments: ir.Table, contacts: ir.Table) -> ir.Table:
-    """Per team × period × cell: conversation scores of the team's enriched transcripts."""
-    e = enrichments.filter((enrichments.source_table == "interactions")
-                           & enrichments.conversation_score.notnull())
+    """Per team × period × cell: conversation scores of the team's enriched transcripts,
+    each transcript once, from its latest enrichment (as the ``conversation_score``
+    metric reads it)."""
+    from smokejumper.metrics.text import latest_enrichments
+
+    e = latest_enrichments(enrichments, "interactions", ("conversation_score",))
+    e = e.filter(e.conversation_score.notnull())
     keys = _contact_keys(contacts)
     joined = e.inner_join(keys, e.text_id == keys._contact)
     joined = joined.select(team_id=joined._k_team, period=joined._k_period,
