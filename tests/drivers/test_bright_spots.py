@@ -72,3 +72,37 @@ def test_bright_spots_cli_json(small_demo_path: Path, capsys) -> None:
     assert set(data["contrast"][0]) >= {"fact", "value", "difference", "low", "high",
                                         "effect", "effect_low", "effect_high", "n", "rank"}
     assert len(data["profiles"]) == 2
+
+
+def test_themes_come_from_each_comment_s_latest_enrichment(small_demo_copy: Path) -> None:
+    """A theme an older model version found, and the newest one did not, is not a fact."""
+    import ibis
+    import pandas as pd
+
+    with Workspace(small_demo_copy) as ws:
+        responses = ws.table("responses")
+        delighted = responses.filter(responses.nps == 10).select("response_id").to_pandas()
+        backend = ws.analytics.backend
+
+        def enriched(version: str, day: str, themes: bool) -> None:
+            at = pd.Timestamp(day)
+            rows = pd.DataFrame({"text_id": delighted.response_id, "source_table": "responses",
+                                 "text_hash": "h", "model_version": version, "enriched_at": at,
+                                 "redacted_text": "x", "sentiment": 0.0,
+                                 "sentiment_label": "neutral", "conversation_score": None,
+                                 "details": "{}"})
+            schema = backend.table("enrichments").schema()
+            backend.insert("enrichments", ibis.memtable(rows, schema=schema))
+            if themes:
+                tags = rows[["text_id", "source_table", "text_hash", "model_version"]].assign(
+                    theme="ghost", confidence=1.0, sentiment=0.0)
+                schema = backend.table("enrichment_themes").schema()
+                backend.insert("enrichment_themes",
+                               ibis.memtable(tags[list(schema.names)], schema=schema))
+
+        enriched("old", "2025-01-01", themes=True)
+        before = ws.drivers.bright_spots()
+        enriched("new", "2025-02-01", themes=False)
+        after = ws.drivers.bright_spots()
+    assert "ghost" in set(before[before.fact == "theme"].value)
+    assert "ghost" not in set(after[after.fact == "theme"].value)

@@ -154,8 +154,12 @@ def contrast_facts(ws: Workspace, config: BrightSpotConfig | None = None) -> pd.
                 k=present.count()).to_pandas()
             rows += _share_rows(counts, fact, fact, n_d, n_n, config)
         if config.themes and "enrichment_themes" in ws.analytics.backend.list_tables():
+            from smokejumper.metrics.text import latest_enrichments
+
             themes = ws.table("enrichment_themes")
-            themes = themes.filter(themes.source_table == "responses").select(
+            latest = latest_enrichments(ws.table("enrichments"), "responses", ())
+            themes = themes.filter(themes.source_table == "responses").semi_join(
+                latest, ["text_id", "text_hash", "model_version"]).select(
                 "text_id", "theme").distinct()
             joined = table.inner_join(themes, table.response_id == themes.text_id)
             counts = joined.group_by(["group", "theme"]).aggregate(k=joined.count()).to_pandas()

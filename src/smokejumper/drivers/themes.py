@@ -201,7 +201,7 @@ def workspace_theme_table(ws: Workspace, *, by_sentiment: bool = False,
 def _latest_only(backend: object, mentions: ir.Table) -> ir.Table:
     """Keep the themes of each text's latest enrichment (``enrichments``: newest
     ``enriched_at``) when that table is there and filled; otherwise every theme row."""
-    import ibis
+    from smokejumper.metrics.text import latest_enrichments
 
     keys = ["text_id", "text_hash", "model_version"]
     if ("enrichments" not in backend.list_tables()  # type: ignore[attr-defined]
@@ -211,8 +211,4 @@ def _latest_only(backend: object, mentions: ir.Table) -> ir.Table:
     mine = enrichments.filter(enrichments.source_table == "responses")
     if int(mine.count().execute()) == 0:
         return mentions
-    order = ibis.window(group_by=mine.text_id,
-                        order_by=[mine.enriched_at.desc(), mine.model_version.desc()])
-    latest = mine.mutate(_rank=ibis.row_number().over(order))
-    latest = latest.filter(latest._rank == 0).select(*keys)
-    return mentions.semi_join(latest, keys)
+    return mentions.semi_join(latest_enrichments(enrichments, "responses", ()), keys)
