@@ -5,8 +5,10 @@ Takes the first comments of a demo company in ``--dir`` (the large or medium dem
 and measures:
 
 - lexicon: ``enrich`` with VADER + keyword themes on ``--texts`` comments (comments/s), in
-  a fresh process per input size (25%, 50%, 100% of ``--texts``) that reports its RSS
-  before the run and its peak: the growth must stay flat as the input grows;
+  a fresh process per input size (25%, 50%, 100%, 200% of ``--texts``) that reports its
+  RSS before the run and its peak: the growth must stay flat as the input grows. The
+  largest size runs once more without the engine's memory cap
+  (``StoreTextReader(engine_memory=None)``), to show what the cap holds back;
 - cached: the same enrichment run again (everything cached: comments/s);
 - embeddings: ``enrich`` with the taught embedding sentiment model + hybrid themes on
   ``--embed-texts`` comments (100k) for each of ``--embed-backends`` (torch, onnx-int8)
@@ -127,13 +129,15 @@ def training_csv(demo: Path, target: Path, per_class: int, skip: int) -> Path:
 
 # -- lexicon, cached and memory: one fresh process per input size ---------------------------------
 
-def lexicon_worker(workspace: Path) -> dict[str, Any]:
+def lexicon_worker(workspace: Path, capped: bool = True) -> dict[str, Any]:
     from smokejumper import Workspace
+    from smokejumper.text.enrich_store import PAGING_MEMORY, StoreTextReader
 
     with Workspace(workspace) as ws:
         ws.text.enrich(source="responses", limit=0, **LEXICON)  # load models, open the store
+        reader = StoreTextReader(ws.analytics, PAGING_MEMORY if capped else None)
         before = _rss_mb()
-        first = ws.text.enrich(source="responses", batch_size=BATCH, **LEXICON)
+        first = ws.text.enrich(source="responses", batch_size=BATCH, reader=reader, **LEXICON)
         peak = _peak_mb()
         engine = ws.analytics.raw.execute(
             "SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
@@ -324,9 +328,10 @@ def main() -> None:
                         help="also run int8 with whole-text vectors (accuracy of the clause "
                         "mean)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--uncapped", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
-        print(json.dumps(lexicon_worker(args.worker)))
+        print(json.dumps(lexicon_worker(args.worker, capped=not args.uncapped)))
         return
 
     started = time.perf_counter()
@@ -338,11 +343,14 @@ def main() -> None:
         "benchmark": "text_enrichment", "demo": demo.name, "cores": os.cpu_count(),
         "load_average_1m": round(os.getloadavg()[0], 2)}
     if args.texts:
-        sizes = sorted({max(1, args.texts // 4), max(1, args.texts // 2), args.texts})
+        sizes = sorted({max(1, args.texts // 4), max(1, args.texts // 2), args.texts,
+                        2 * args.texts})
         runs = {}
         for size in sizes:
             workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
             runs[size] = run_worker(["--worker", str(workspace)])
+            if size == sizes[-1]:
+                uncapped = run_worker(["--worker", str(workspace), "--uncapped"])
             shutil.rmtree(workspace, ignore_errors=True)
         full = runs[args.texts]
         report.update({
@@ -359,6 +367,11 @@ def main() -> None:
         })
         growth = [runs[size]["rss_growth_mb"] for size in sizes]
         report["memory"]["growth_spread_mb"] = round(max(growth) - min(growth), 1)
+        report["memory"]["engine_memory_cap"] = "32MiB (smokejumper.text.enrich_store." \
+            "PAGING_MEMORY)"
+        report["memory"]["uncapped_at_largest"] = {
+            "comments": sizes[-1], **{k: uncapped[k] for k in (
+                "rss_growth_mb", "duckdb_memory_mb", "comments_per_s")}}
     if not args.skip_embeddings:
         train = training_csv(demo, scratch / "train.csv", 100,
                              max(args.texts, args.embed_texts) + 1000)

@@ -217,6 +217,50 @@ def test_texts_stream_in_bounded_batches(workspace: Path) -> None:
     assert sum(writer.rows) == len(texts)
 
 
+class _LimitRecordingWriter(_RecordingWriter):
+    """Records DuckDB's memory_limit at every write."""
+
+    def __init__(self, inner, con) -> None:
+        super().__init__(inner)
+        self.con, self.limits = con, []
+
+    def append(self, enrichments, themes) -> None:
+        self.limits.append(_memory_limit(self.con))
+        super().append(enrichments, themes)
+
+
+def _memory_limit(con) -> str:
+    return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+def test_the_engine_memory_is_capped_while_texts_stream_and_restored_after(
+        workspace: Path) -> None:
+    from smokejumper.errors import StoreError
+
+    with Workspace(workspace) as ws:
+        con = ws.analytics.raw
+        before = _memory_limit(con)  # DuckDB's default
+        writer = _LimitRecordingWriter(appender_for(ws.analytics), con)
+        summary = ws.text.enrich(source="responses", batch_size=5, writer=writer, **LEXICON)
+        assert summary.enriched == len(_texts(workspace)) and len(writer.limits) > 1
+        assert set(writer.limits) == {"32.0 MiB"}  # the cap at every write
+        assert _memory_limit(con) == before
+        # the cap itself is gone, not just the setting shown (RESET would leave it)
+        assert con.execute("SELECT len(list(range)) FROM range(20000000)").fetchone()[0] \
+            == 20_000_000
+        # a run stopped early (--limit) restores it too
+        ws.text.enrich(source="responses", batch_size=5, limit=3, model="vader",
+                       themes="none")
+        assert _memory_limit(con) == before
+        con.execute("SET memory_limit = '3GiB'")  # one someone set is restored
+        rest = ws.text.enrich(source="responses", batch_size=5, model="vader", themes="none")
+        assert rest.enriched == len(_texts(workspace)) - 3
+        assert _memory_limit(con) == "3.0 GiB"
+        with pytest.raises(StoreError, match="invalid memory limit"):
+            with ws.analytics.engine_memory("32MB; DROP TABLE responses"):
+                pass
+
+
 def test_sentiment_and_theme_metrics_match_a_hand_computation(workspace: Path) -> None:
     with Workspace(workspace) as ws:
         ws.text.enrich(source="responses", limit=150, batch_size=40, **LEXICON)

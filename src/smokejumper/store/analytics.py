@@ -6,6 +6,9 @@ difference is data in :data:`ENGINES`, not a second implementation.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -114,6 +117,24 @@ ENRICHMENT_THEMES_SCHEMA = {
 }
 
 
+#: a DuckDB memory size: a number and a unit
+MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def _restorable(shown: str) -> str:
+    """DuckDB's limit as it shows it ("18.8 GiB", truncated), as a value to set again.
+
+    ``RESET memory_limit`` is not an option: in DuckDB 1.5 it changes the shown setting
+    but leaves the cap in force. Half the shown precision is added, so setting it again
+    shows the same figure (2.7 GiB set as such shows 2.6: bytes are truncated).
+
+    >>> _restorable("18.8 GiB"), _restorable("32.0 MiB"), _restorable("512 bytes")
+    ('18.85 GiB', '32.05 MiB', '512 bytes')
+    """
+    match = re.fullmatch(r"(\d+)\.(\d)\s*(\S+)", shown.strip())
+    return f"{match[1]}.{match[2]}5 {match[3]}" if match else shown
+
+
 def _engine_kind(url: str) -> str:
     scheme = url.split(":", 1)[0]
     return {"postgresql": "postgres"}.get(scheme, scheme)
@@ -200,6 +221,30 @@ class AnalyticsStore:
     def raw(self) -> Any:
         """The engine's own connection (DuckDB connection, SparkSession, psycopg connection)."""
         return self.backend.con if self.kind != "spark" else self.backend._session  # type: ignore[attr-defined]
+
+    @contextmanager
+    def engine_memory(self, limit: str | None) -> Iterator[None]:
+        """Cap the embedded engine's memory (DuckDB ``memory_limit``, e.g. ``"64MB"``) for
+        the duration of the block, then restore the setting it had.
+
+        DuckDB keeps every table block it has read or written cached up to its limit
+        (80 % of RAM by default), so a long streaming job that writes as it reads would
+        otherwise grow with its input; under a cap the engine evicts (and spills, if a
+        query ever needs more). Other engines manage their own memory: no-op. The limit
+        in force before is restored as DuckDB shows it, to 0.05 of its unit.
+        """
+        if limit is not None and not MEMORY_LIMIT.fullmatch(limit):
+            raise StoreError(f"invalid memory limit {limit!r}; expected e.g. 64MB or 1GB")
+        if limit is None or self.kind != "duckdb":
+            yield
+            return
+        con = self.raw
+        before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            con.execute(f"SET memory_limit = '{_restorable(before)}'")
 
     def close(self) -> None:
         if "backend" in self.__dict__:

@@ -42,6 +42,11 @@ SOURCES: dict[str, tuple[str, str]] = {
 }
 
 
+#: the engine's memory cap while enrichment pages through the texts: enough for a page's
+#: join and the rows awaiting the next checkpoint, small against the models' memory
+PAGING_MEMORY = "32MiB"
+
+
 @dataclass(frozen=True)
 class TextRow:
     """One text of a page: ``text`` is None when it is already enriched (cached)."""
@@ -114,10 +119,16 @@ def text_hash_expr(column: ir.StringValue, engine: str) -> ir.StringValue:
 
 
 class StoreTextReader:
-    """Texts of ``responses.comment`` / ``interactions.transcript``, in id-ordered pages."""
+    """Texts of ``responses.comment`` / ``interactions.transcript``, in id-ordered pages.
 
-    def __init__(self, store: AnalyticsStore) -> None:
+    While the pages are read (and the results written), an embedded engine's memory is
+    capped at ``engine_memory`` (:meth:`AnalyticsStore.engine_memory`; None: no cap), so
+    a run's peak memory does not grow with the number of texts.
+    """
+
+    def __init__(self, store: AnalyticsStore, engine_memory: str | None = PAGING_MEMORY) -> None:
         self.store = store
+        self.engine_memory = engine_memory
 
     def _texts(self, source: str) -> ir.Table:
         id_column, text_column = SOURCES[source]
@@ -139,6 +150,12 @@ class StoreTextReader:
         return int(texts.count().execute()), int(pending.count().execute())
 
     def pages(self, source: str, model_version: str, size: int) -> Iterator[list[TextRow]]:
+        # the consumer writes each page's results while this generator waits inside the
+        # block, so the cap covers the reads and the writes of the whole run
+        with self.store.engine_memory(self.engine_memory):
+            yield from self._pages(source, model_version, size)
+
+    def _pages(self, source: str, model_version: str, size: int) -> Iterator[list[TextRow]]:
         import ibis
 
         last: str | None = None
