@@ -8,7 +8,7 @@ and measures:
   a fresh process per input size (25%, 50%, 100%, 200% of ``--texts``) that reports its
   RSS before the run and its peak: the growth must stay flat as the input grows. The
   largest size runs once more without the engine's memory cap
-  (``StoreTextReader(engine_memory=None)``), to show what the cap holds back;
+  (``StoreTextReader(engine_memory_mib=None)``), to show what the cap holds back;
 - cached: the same enrichment run again (everything cached: comments/s);
 - embeddings: ``enrich`` with the taught embedding sentiment model + hybrid themes on
   ``--embed-texts`` comments (100k) for each of ``--embed-backends`` (torch, onnx-int8)
@@ -131,11 +131,11 @@ def training_csv(demo: Path, target: Path, per_class: int, skip: int) -> Path:
 
 def lexicon_worker(workspace: Path, capped: bool = True) -> dict[str, Any]:
     from smokejumper import Workspace
-    from smokejumper.text.enrich_store import PAGING_MEMORY, StoreTextReader
+    from smokejumper.text.enrich_store import PAGING_MEMORY_MIB, StoreTextReader
 
     with Workspace(workspace) as ws:
         ws.text.enrich(source="responses", limit=0, **LEXICON)  # load models, open the store
-        reader = StoreTextReader(ws.analytics, PAGING_MEMORY if capped else None)
+        reader = StoreTextReader(ws.analytics, PAGING_MEMORY_MIB if capped else None)
         before = _rss_mb()
         first = ws.text.enrich(source="responses", batch_size=BATCH, reader=reader, **LEXICON)
         peak = _peak_mb()
@@ -369,7 +369,7 @@ def main() -> None:
         growth = [runs[size]["rss_growth_mb"] for size in sizes]
         report["memory"]["growth_spread_mb"] = round(max(growth) - min(growth), 1)
         report["memory"]["engine_memory_cap"] = "32MiB (smokejumper.text.enrich_store." \
-            "PAGING_MEMORY)"
+            "PAGING_MEMORY_MIB, or 8x the first page)"
         report["memory"]["uncapped_at_largest"] = {
             "comments": sizes[-1], **{k: uncapped[k] for k in (
                 "rss_growth_mb", "duckdb_memory_mb", "comments_per_s")}}

@@ -242,8 +242,9 @@ def test_the_engine_memory_is_capped_while_texts_stream_and_restored_after(
         before = _memory_limit(con)  # DuckDB's default
         writer = _LimitRecordingWriter(appender_for(ws.analytics), con)
         summary = ws.text.enrich(source="responses", batch_size=5, writer=writer, **LEXICON)
-        assert summary.enriched == len(_texts(workspace)) and len(writer.limits) > 1
-        assert set(writer.limits) == {"32.0 MiB"}  # the cap at every write
+        assert summary.enriched == len(_texts(workspace)) and len(writer.limits) > 2
+        # the first page sizes the cap (short texts: the 32 MiB floor), then it holds
+        assert writer.limits[0] == before and set(writer.limits[1:]) == {"32.0 MiB"}
         assert _memory_limit(con) == before
         # the cap itself is gone, not just the setting shown (RESET would leave it)
         assert con.execute("SELECT len(list(range)) FROM range(20000000)").fetchone()[0] \
@@ -259,6 +260,48 @@ def test_the_engine_memory_is_capped_while_texts_stream_and_restored_after(
         with pytest.raises(StoreError, match="invalid memory limit"):
             with ws.analytics.engine_memory("32MB; DROP TABLE responses"):
                 pass
+
+
+def test_long_texts_get_a_cap_sized_by_their_first_page(workspace: Path, tmp_path: Path) -> None:
+    # 2,000 transcripts of 5 kB run out of memory under 48 MiB in DuckDB; pages of 60
+    # texts of 100 kB (6 MB) get 8 x 6 MB instead of the 32 MiB floor
+    long_text = "The agent kept me waiting and I had to repeat my account details. " * 1500
+    rows = pd.DataFrame({"response_id": [f"L{i:03d}" for i in range(120)],
+                         "ts": "2025-03-01T10:00:00", "comment": long_text})
+    path = tmp_path / "long.csv"
+    rows.to_csv(path, index=False)
+    short = len(_texts(workspace))
+    with Workspace(workspace) as ws:
+        assert ws.ingest([path], "responses").inserted == 120
+        con = ws.analytics.raw
+        writer = _LimitRecordingWriter(appender_for(ws.analytics), con)
+        summary = ws.text.enrich(source="responses", batch_size=60, writer=writer, **LEXICON)
+    assert summary.enriched == short + 120
+    capped = {limit for limit in writer.limits[1:]}
+    assert len(capped) == 1
+    size, unit = capped.pop().split()
+    assert unit == "MiB" and 32 < float(size) < 64
+
+
+def test_a_statement_out_of_memory_under_the_cap_runs_again_without_it(
+        workspace: Path) -> None:
+    from smokejumper.text.enrich_store import retry_out_of_memory
+
+    big = "SELECT len(list(range)) FROM range(20000000)"  # about 160 MB at once
+    with Workspace(workspace) as ws:
+        con = ws.analytics.raw
+        before = _memory_limit(con)
+        with ws.analytics.engine_memory("8MiB"):
+            assert retry_out_of_memory(ws.analytics,
+                                       lambda: con.execute(big).fetchone()[0]) == 20_000_000
+            assert _memory_limit(con) == before  # lifted for the rest of the block
+        assert _memory_limit(con) == before
+        with pytest.raises(Exception, match="Out of Memory"):  # no cap to lift: raised
+            with ws.analytics.engine_memory("8MiB"):
+                ws.analytics.lift_engine_memory()
+                con.execute("SET memory_limit = '8MiB'")
+                retry_out_of_memory(ws.analytics, lambda: con.execute(big).fetchone())
+        assert _memory_limit(con) == before
 
 
 def test_sentiment_and_theme_metrics_match_a_hand_computation(workspace: Path) -> None:

@@ -241,10 +241,24 @@ class AnalyticsStore:
         con = self.raw
         before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
         con.execute(f"SET memory_limit = '{limit}'")
+        self._limit_before = _restorable(before)
         try:
             yield
         finally:
+            self._limit_before = None
             con.execute(f"SET memory_limit = '{_restorable(before)}'")
+
+    _limit_before: str | None = None
+
+    def lift_engine_memory(self) -> bool:
+        """Inside :meth:`engine_memory`: give the engine back the limit it had (for the rest
+        of the block), e.g. when a statement ran out of memory under the cap. Returns
+        whether there was a cap to lift."""
+        if self._limit_before is None:
+            return False
+        self.raw.execute(f"SET memory_limit = '{self._limit_before}'")
+        self._limit_before = None
+        return True
 
     def close(self) -> None:
         if "backend" in self.__dict__:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from smokejumper.errors import StoreError
 from smokejumper.store.analytics import (
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
     from smokejumper.store import AnalyticsStore
 
+T = TypeVar("T")
+
 #: source table → (id column, text column)
 SOURCES: dict[str, tuple[str, str]] = {
     "responses": ("response_id", "comment"),
@@ -42,9 +44,9 @@ SOURCES: dict[str, tuple[str, str]] = {
 }
 
 
-#: the engine's memory cap while enrichment pages through the texts: enough for a page's
-#: join and the rows awaiting the next checkpoint, small against the models' memory
-PAGING_MEMORY = "32MiB"
+#: the engine's memory cap (MiB, at least) while enrichment pages through the texts: enough
+#: for a page of comments and the rows awaiting the next checkpoint, small against the models
+PAGING_MEMORY_MIB = 32
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,15 @@ class StoreTextReader:
     """Texts of ``responses.comment`` / ``interactions.transcript``, in id-ordered pages.
 
     While the pages are read (and the results written), an embedded engine's memory is
-    capped at ``engine_memory`` (:meth:`AnalyticsStore.engine_memory`; None: no cap), so
-    a run's peak memory does not grow with the number of texts.
+    capped at ``engine_memory_mib`` MiB, or eight times the first page's bytes if that is
+    more (:meth:`AnalyticsStore.engine_memory`; None: no cap), so a run's peak memory does
+    not grow with the number of texts.
     """
 
-    def __init__(self, store: AnalyticsStore, engine_memory: str | None = PAGING_MEMORY) -> None:
+    def __init__(self, store: AnalyticsStore,
+                 engine_memory_mib: int | None = PAGING_MEMORY_MIB) -> None:
         self.store = store
-        self.engine_memory = engine_memory
+        self.engine_memory_mib = engine_memory_mib
 
     def _texts(self, source: str) -> ir.Table:
         id_column, text_column = SOURCES[source]
@@ -150,10 +154,23 @@ class StoreTextReader:
         return int(texts.count().execute()), int(pending.count().execute())
 
     def pages(self, source: str, model_version: str, size: int) -> Iterator[list[TextRow]]:
-        # the consumer writes each page's results while this generator waits inside the
-        # block, so the cap covers the reads and the writes of the whole run
-        with self.store.engine_memory(self.engine_memory):
-            yield from self._pages(source, model_version, size)
+        # The first page runs uncapped and sizes the cap: a page needs about five times its
+        # bytes in DuckDB (long transcripts), so the cap is the larger of the floor and
+        # eight times the first page. The consumer writes each page's results while this
+        # generator waits inside the block, so the cap covers the reads and the writes.
+        pages = self._pages(source, model_version, size)
+        first = next(pages, None)
+        if first is None:
+            return
+        yield first
+        with self.store.engine_memory(self._cap(first)):
+            yield from pages
+
+    def _cap(self, page: list[TextRow]) -> str | None:
+        if self.engine_memory_mib is None:
+            return None
+        page_bytes = sum(len(row.text or "") + len(row.text_id) + 64 for row in page)
+        return f"{max(self.engine_memory_mib, -(-8 * page_bytes // 2**20))}MiB"
 
     def _pages(self, source: str, model_version: str, size: int) -> Iterator[list[TextRow]]:
         import ibis
@@ -172,10 +189,11 @@ class StoreTextReader:
             marked = done_here.mutate(_done=ibis.literal(1))
             joined = page.left_join(marked, [page.text_id == marked.text_id,
                                              page.text_hash == marked.text_hash])
-            result = joined.select(
+            query = joined.select(
                 text_id=page.text_id, text_hash=page.text_hash,
                 text=ibis.ifelse(marked._done.isnull(), page.text, ibis.null(str)),
-            ).order_by("text_id").to_pyarrow()
+            ).order_by("text_id")
+            result = retry_out_of_memory(self.store, query.to_pyarrow)
             if result.num_rows == 0:
                 return
             rows: dict[str, TextRow] = {}
@@ -215,13 +233,28 @@ def themes_arrow(rows: Mapping[str, Sequence[Any]]) -> pa.Table:
     return pa.table(dict(rows), schema=arrow_schema(ENRICHMENT_THEMES_SCHEMA))
 
 
+def retry_out_of_memory(store: AnalyticsStore, run: Callable[[], T]) -> T:
+    """``run()``; if the engine runs out of memory under the enrichment's cap (a page of
+    unusually long texts), lift the cap and run it once more."""
+    try:
+        return run()
+    except Exception as exc:
+        if type(exc).__name__ != "OutOfMemoryException" or not store.lift_engine_memory():
+            raise
+    return run()
+
+
 class DuckDBAppender:
-    """One ``BEGIN .. COMMIT`` on the store's connection per batch."""
+    """One ``BEGIN .. COMMIT`` on the store's connection per batch (tried once more without
+    the engine's memory cap if it runs out of memory)."""
 
     def __init__(self, store: AnalyticsStore) -> None:
         self.store = store
 
     def append(self, enrichments: pa.Table, themes: pa.Table) -> None:
+        retry_out_of_memory(self.store, lambda: self._append(enrichments, themes))
+
+    def _append(self, enrichments: pa.Table, themes: pa.Table) -> None:
         con = self.store.raw
         con.execute("BEGIN TRANSACTION")
         try:
