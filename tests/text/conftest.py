@@ -59,3 +59,23 @@ def shop_themes_toml() -> str:
     """Three themes (billing, staff, network) and an account-number redaction pattern, as
     appended to a test workspace's smokejumper.toml."""
     return SHOP_THEMES_TOML
+
+
+
+@pytest.fixture
+def themed_workspace(tmp_path: Path, shop_themes_toml: str):
+    """Makes a new workspace (``tmp_path / "ws"``) with the shop themes in its config and
+    the given responses frame loaded through a CSV, as a user would."""
+    from smokejumper import Workspace
+
+    def make(responses) -> Path:
+        root = tmp_path / "ws"
+        with Workspace.init(root) as ws:
+            with (root / "smokejumper.toml").open("a", encoding="utf-8") as handle:
+                handle.write(shop_themes_toml)
+            path = tmp_path / "responses.csv"
+            responses.to_csv(path, index=False)
+            ws.ingest([path], "responses")
+        return root
+
+    return make

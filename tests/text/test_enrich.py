@@ -49,12 +49,8 @@ def _comments(size: int, seed: int = 3) -> list[str | None]:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, shop_themes_toml: str) -> Path:
+def workspace(themed_workspace) -> Path:
     """240 survey responses, comments drawn from 11 texts (so many repeat), some empty."""
-    root = tmp_path / "ws"
-    ws = Workspace.init(root)
-    with (root / "smokejumper.toml").open("a", encoding="utf-8") as handle:
-        handle.write(shop_themes_toml)
     rng = np.random.default_rng(5)
     size = 240
     frame = pd.DataFrame({
@@ -64,11 +60,7 @@ def workspace(tmp_path: Path, shop_themes_toml: str) -> Path:
         "nps": rng.integers(0, 11, size),
         "comment": _comments(size),
     })
-    path = tmp_path / "responses.csv"
-    frame.to_csv(path, index=False)
-    ws.ingest([path], "responses")
-    ws.close()
-    return root
+    return themed_workspace(frame)
 
 
 def _texts(root: Path) -> pd.DataFrame:

@@ -31,18 +31,11 @@ TEXTS = {
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, shop_themes_toml: str) -> Path:
-    root = tmp_path / "ws"
-    ws = Workspace.init(root)
-    with (root / "smokejumper.toml").open("a", encoding="utf-8") as handle:
-        handle.write(shop_themes_toml)
+def workspace(themed_workspace) -> Path:
     frame = pd.DataFrame({"response_id": list(TEXTS),
                           "ts": pd.Timestamp("2025-01-06"), "touchpoint": "web", "nps": 5,
                           "comment": list(TEXTS.values())})
-    frame.to_csv(tmp_path / "responses.csv", index=False)
-    ws.ingest([tmp_path / "responses.csv"], "responses")
-    ws.close()
-    return root
+    return themed_workspace(frame)
 
 
 def _audit(ws: Workspace) -> list[dict]:
