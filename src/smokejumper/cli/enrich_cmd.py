@@ -49,6 +49,11 @@ def enrich(
         "--corrections", help="Also teach the models from the labels given with "
         "`smokejumper text label` (sentiment: embedding or setfit; themes: hybrid); texts "
         "are then enriched again under the taught model.")] = False,
+    adapt: Annotated[int, typer.Option(
+        "--adapt", min=0, help="First let the untaught models learn the language of up to "
+        "this many of the workspace's own texts (no labels needed): the embedding "
+        "sentiment model and the hybrid theme tagger. Texts are enriched again whenever "
+        "the sample changes, so adapt now and then, not on every run.")] = 0,
     device: Annotated[str | None, typer.Option(
         "--device", help="Where the embedding model runs: cpu or cuda (default: a GPU when "
         "there is one).", show_default=False)] = None,
@@ -73,7 +78,7 @@ def enrich(
                                  batch_size=batch_size, limit=limit, device=device,
                                  backend=backend.value,
                                  train=str(train) if train is not None else None,
-                                 corrections=corrections)
+                                 corrections=corrections, adapt=adapt)
     finally:
         ws.close()
     result = summary.to_dict()
@@ -89,6 +94,9 @@ def _show(result: dict[str, Any]) -> None:
         f"read {result['read']:,} texts: enriched {result['enriched']:,}, cached (already "
         f"enriched) {result['cached']:,}; {result['rate_per_s']:,.0f} texts/s{more}",
         highlight=False)
+    if result["adapted"]:
+        console.print(f"models adapted to {result['adapted']:,} of the workspace's texts",
+                      highlight=False)
     console.print(f"model version {result['model_version']}; {result['theme_rows']:,} theme "
                   f"mentions written; {result['pending']:,} texts still to enrich",
                   highlight=False)

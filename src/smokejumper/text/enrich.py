@@ -75,7 +75,9 @@ class EnrichmentRequest:
     (``clauses``: the mean of its clauses' vectors; ``whole``: embedded again as a whole);
     ``reuse`` is how many recent distinct texts' results are kept for duplicates;
     ``corrections`` teaches the models from the labels given in the product too
-    (:mod:`smokejumper.text.labels`).
+    (:mod:`smokejumper.text.labels`). ``adapt`` > 0 lets the untaught ``embedding``
+    sentiment model and ``hybrid`` theme tagger learn the workspace's own language first,
+    from a sample of up to that many of its texts (no label read; see :func:`adapt_models`).
 
     >>> EnrichmentRequest().sources
     ('responses', 'interactions')
@@ -94,6 +96,7 @@ class EnrichmentRequest:
     reuse: int = 10_000
     text_vectors: str = "clauses"
     corrections: bool = False
+    adapt: int = 0
 
     def __post_init__(self) -> None:
         if self.text_vectors not in TEXT_VECTORS:
@@ -106,6 +109,8 @@ class EnrichmentRequest:
             raise TextError("the batch size must be at least 1")
         if self.limit is not None and self.limit < 0:
             raise TextError("the limit cannot be negative")
+        if self.adapt < 0:
+            raise TextError("the number of texts to adapt to cannot be negative")
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -129,6 +134,7 @@ class EnrichmentSummary:
     seconds: float
     limit_reached: bool
     device: str | None = None
+    adapted: int = 0
 
     @property
     def rate_per_s(self) -> float:
@@ -160,6 +166,7 @@ class EnrichmentModels:
     redaction: RedactionConfig
     extra: dict[str, str] = field(default_factory=dict)
     text_vectors: str = "clauses"
+    adapted: int = 0
 
     def embedders(self) -> list[Any]:
         """The distinct embedders the models embed texts with (none for lexicon models; a
@@ -285,6 +292,31 @@ def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
         themes.confidences([taxonomy.names[0]])
     extra = {"backend": request.backend} if request.backend != "torch" else {}
     return EnrichmentModels(sentiment, themes, redaction, extra, request.text_vectors)
+
+
+def adapt_models(models: EnrichmentModels, texts: Sequence[str],
+                 reporter: Reporter | None = None) -> int:
+    """Let the untaught models that can learn from unlabelled texts (the ``embedding``
+    sentiment model on its shipped head, the ``hybrid`` theme tagger) adapt to ``texts``,
+    redacted first as every text the models see is. Taught models are left as they are:
+    examples beat pseudo-labels. Their versions then name the texts adapted to, so the
+    same sample gives the same version (a re-run is cached) and another sample re-enriches.
+    Returns how many texts the models adapted to (0: none could)."""
+    from smokejumper.text.redact import redact
+
+    reporter = reporter or SilentReporter()
+    candidates = [model for model in (models.sentiment, models.themes)
+                  if model is not None and hasattr(model, "adapt")
+                  and not getattr(model, "is_taught", False)]
+    if not texts or not candidates:
+        return 0
+    redacted = [redact(text, models.redaction).text for text in texts]
+    with reporter.progress(f"adapting {', '.join(m.name for m in candidates)} to "
+                           f"{len(redacted):,} of the workspace's texts"):
+        for model in candidates:
+            model.adapt(redacted)
+    models.adapted = len(redacted)
+    return len(redacted)
 
 
 # -- one batch of distinct texts --------------------------------------------------------------
@@ -475,7 +507,7 @@ def run_enrichment(reader: TextReader, writer: EnrichmentWriter, models: Enrichm
         sources=request.sources, model_version=version, models=components, read=read,
         enriched=enriched, cached=cached, computed=computed, theme_rows=theme_rows,
         pending=pending_total - enriched, seconds=seconds, limit_reached=limit_reached,
-        device=_device(models))
+        device=_device(models), adapted=models.adapted)
 
 
 def _enrich_batch(batch: Sequence[TextRow], source: str, version: str,

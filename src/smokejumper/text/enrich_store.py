@@ -208,6 +208,26 @@ class StoreTextReader:
                 return
 
 
+def sample_texts(store: AnalyticsStore, sources: Sequence[str], size: int) -> list[str]:
+    """Up to ``size`` distinct texts of ``sources``, the same ones on every engine and every
+    run while the texts stay the same: those with the smallest SHA-256 (a sample that does
+    not favour old or new texts)."""
+    import ibis
+
+    tables = []
+    for source in sources:
+        _, text_column = SOURCES[source]
+        table = store.table(source)
+        text = table[text_column]
+        tables.append(table.filter(text.notnull() & (text.strip().length() > 0))
+                      .select(text=text))
+    texts = ibis.union(*tables, distinct=True) if len(tables) > 1 else tables[0].distinct()
+    texts = texts.mutate(text_hash=text_hash_expr(texts.text, store.kind))
+    query = texts.order_by(["text_hash", "text"]).limit(size).select("text")
+    return [str(t) for t in retry_out_of_memory(store, query.to_pyarrow).column("text")
+            .to_pylist()]
+
+
 # -- writing -------------------------------------------------------------------------------------
 
 def arrow_schema(schema: dict[str, str]) -> pa.Schema:

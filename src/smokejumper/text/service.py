@@ -46,22 +46,25 @@ class TextService:
                batch_size: int = 2000, limit: int | None = None, device: str | None = None,
                backend: str = "torch", train: str | None = None,
                text_vectors: str = "clauses", corrections: bool = False,
-               reader: TextReader | None = None,
+               adapt: int = 0, reader: TextReader | None = None,
                writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Enrich the texts not yet enriched under this model version (see
         :mod:`smokejumper.text.enrich`); ``corrections`` teaches the models from the labels
-        given with :meth:`label` first; ``reader``/``writer`` replace the store's."""
+        given with :meth:`label` first; ``adapt`` > 0 adapts the untaught models to a sample
+        of up to that many of the workspace's texts first (:func:`adapt_models`);
+        ``reader``/``writer`` replace the store's."""
         request = EnrichmentRequest(source=source, model=model, themes=themes,
                                     batch_size=batch_size, limit=limit, device=device,
                                     backend=backend, train=train,
-                                    text_vectors=text_vectors, corrections=corrections)
+                                    text_vectors=text_vectors, corrections=corrections,
+                                    adapt=adapt)
         return self.run(request, reader=reader, writer=writer)
 
     def run(self, request: EnrichmentRequest, *, reader: TextReader | None = None,
             writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Run an :class:`EnrichmentRequest`."""
-        from smokejumper.text.enrich import build_models, run_enrichment
-        from smokejumper.text.enrich_store import StoreTextReader, appender_for
+        from smokejumper.text.enrich import adapt_models, build_models, run_enrichment
+        from smokejumper.text.enrich_store import StoreTextReader, appender_for, sample_texts
 
         reporter = self.workspace.reporter
         corrections = None
@@ -73,6 +76,9 @@ class TextService:
         models = build_models(request, self.taxonomy(), self.redaction(), reporter,
                               corrections)
         store = self.workspace.analytics
+        if request.adapt:
+            adapt_models(models, sample_texts(store, request.sources, request.adapt),
+                         reporter)
         return run_enrichment(reader or StoreTextReader(store), writer or appender_for(store),
                               models, request, reporter)
 

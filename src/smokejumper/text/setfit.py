@@ -39,6 +39,8 @@ from smokejumper.text.sentiment import (
     new_logistic_regression,
     scores_from_probabilities,
 )
+from smokejumper.text.social import VERSION as SOCIAL_VERSION
+from smokejumper.text.social import model_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -256,7 +258,7 @@ class SetFitSentimentModel:
 
     @property
     def version(self) -> str:
-        return (f"setfit:{self.embedder.model_id}:{self.config.digest}:"
+        return (f"setfit:{self.embedder.model_id}:{self.config.digest}:{SOCIAL_VERSION}:"
                 f"{self._taught_on or 'untaught'}")
 
     @property
@@ -276,7 +278,8 @@ class SetFitSentimentModel:
     def _features(self, encoder: Any, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        vectors = np.asarray(encoder.encode(list(texts), batch_size=self.embedder.config.batch_size,
+        vectors = np.asarray(encoder.encode([model_text(t) for t in texts],
+                                            batch_size=self.embedder.config.batch_size,
                                             show_progress_bar=False, convert_to_numpy=True,
                                             normalize_embeddings=True), dtype=np.float32)
         if self._vader is None:
@@ -287,7 +290,7 @@ class SetFitSentimentModel:
         return new_logistic_regression(self.config)
 
     def _fit_on(self, texts: Sequence[str], labels: list[str]) -> tuple[Any, Any]:
-        encoder = self._tuned_copy(texts, labels)
+        encoder = self._tuned_copy([model_text(text) for text in texts], labels)
         classifier = self._new_classifier()
         classifier.fit(self._features(encoder, texts), labels)
         return encoder, classifier

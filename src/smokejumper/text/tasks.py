@@ -152,8 +152,9 @@ def run_text_evaluation(request: TextEvaluationRequest,
                         reporter: Reporter | None = None) -> dict[str, Any]:
     """Evaluate (and optionally teach) a text model; a JSON-ready result.
 
-    Keys: task, model, model_version, taught, adapted (texts an untaught theme tagger
-    learnt from without their labels, see :meth:`HybridThemeTagger.adapt`, else None), n,
+    Keys: task, model, model_version, taught, adapted (texts an untaught model learnt
+    from without their labels, see :meth:`HybridThemeTagger.adapt` and
+    :meth:`EmbeddingSentimentModel.adapt`, else None), n,
     accuracy, macro_f1, per_class_f1, support, and training (n, folds, accuracy, macro_f1
     of k-fold on the training file) or None.
     """
