@@ -540,6 +540,7 @@ def test_enrich_adapts_the_untaught_models_to_a_sample_of_the_workspace(
                                adapt=1000)
         rows = ws.table("enrichments").to_pandas()
     assert shipped.adapted == 0 and adapted.adapted == texts.comment.nunique()
+    assert shipped.adapt_seconds == 0 < adapted.adapt_seconds
     assert adapted.model_version != shipped.model_version
     assert "adapted-" in adapted.models["sentiment"] and "adapted-" in adapted.models["themes"]
     assert (adapted.enriched, adapted.cached) == (len(texts), 0)

@@ -95,8 +95,8 @@ def _show(result: dict[str, Any]) -> None:
         f"enriched) {result['cached']:,}; {result['rate_per_s']:,.0f} texts/s{more}",
         highlight=False)
     if result["adapted"]:
-        console.print(f"models adapted to {result['adapted']:,} of the workspace's texts",
-                      highlight=False)
+        console.print(f"models adapted to {result['adapted']:,} of the workspace's texts "
+                      f"in {result['adapt_seconds']:,.0f} s", highlight=False)
     console.print(f"model version {result['model_version']}; {result['theme_rows']:,} theme "
                   f"mentions written; {result['pending']:,} texts still to enrich",
                   highlight=False)

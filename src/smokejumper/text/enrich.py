@@ -135,6 +135,7 @@ class EnrichmentSummary:
     limit_reached: bool
     device: str | None = None
     adapted: int = 0
+    adapt_seconds: float = 0.0
 
     @property
     def rate_per_s(self) -> float:
@@ -150,6 +151,7 @@ class EnrichmentSummary:
         data = asdict(self)
         data["sources"] = list(self.sources)
         data["seconds"] = round(self.seconds, 3)
+        data["adapt_seconds"] = round(self.adapt_seconds, 3)
         data["rate_per_s"] = round(self.rate_per_s, 1)
         data["enriched_per_s"] = round(self.enriched_per_s, 1)
         return data
@@ -167,6 +169,7 @@ class EnrichmentModels:
     extra: dict[str, str] = field(default_factory=dict)
     text_vectors: str = "clauses"
     adapted: int = 0
+    adapt_seconds: float = 0.0
 
     def embedders(self) -> list[Any]:
         """The distinct embedders the models embed texts with (none for lexicon models; a
@@ -301,7 +304,10 @@ def adapt_models(models: EnrichmentModels, texts: Sequence[str],
     redacted first as every text the models see is. Taught models are left as they are:
     examples beat pseudo-labels. Their versions then name the texts adapted to, so the
     same sample gives the same version (a re-run is cached) and another sample re-enriches.
-    Returns how many texts the models adapted to (0: none could)."""
+    Returns how many texts the models adapted to (0: none could); the time it took is
+    kept as ``models.adapt_seconds`` (the run's ``seconds`` count the enrichment only)."""
+    import time
+
     from smokejumper.text.redact import redact
 
     reporter = reporter or SilentReporter()
@@ -310,12 +316,14 @@ def adapt_models(models: EnrichmentModels, texts: Sequence[str],
                   and not getattr(model, "is_taught", False)]
     if not texts or not candidates:
         return 0
+    started = time.perf_counter()
     redacted = [redact(text, models.redaction).text for text in texts]
     with reporter.progress(f"adapting {', '.join(m.name for m in candidates)} to "
                            f"{len(redacted):,} of the workspace's texts"):
         for model in candidates:
             model.adapt(redacted)
     models.adapted = len(redacted)
+    models.adapt_seconds = time.perf_counter() - started
     return len(redacted)
 
 
@@ -507,7 +515,7 @@ def run_enrichment(reader: TextReader, writer: EnrichmentWriter, models: Enrichm
         sources=request.sources, model_version=version, models=components, read=read,
         enriched=enriched, cached=cached, computed=computed, theme_rows=theme_rows,
         pending=pending_total - enriched, seconds=seconds, limit_reached=limit_reached,
-        device=_device(models), adapted=models.adapted)
+        device=_device(models), adapted=models.adapted, adapt_seconds=models.adapt_seconds)
 
 
 def _enrich_batch(batch: Sequence[TextRow], source: str, version: str,
