@@ -225,26 +225,50 @@ ADAPT_POOL = [
 def test_adapting_learns_from_unlabelled_texts_and_names_them_in_the_version(embedder) -> None:
     import numpy as np
 
-    from smokejumper.text.sentiment import EmbeddingSentimentModel
+    from smokejumper.text.sentiment import EmbeddingClassifierConfig, EmbeddingSentimentModel
+    from smokejumper.text.sentiment_adapt import AdaptationConfig
 
     shipped = EmbeddingSentimentModel(embedder)
     before = shipped.version
-    adapted = EmbeddingSentimentModel(embedder).adapt(ADAPT_POOL)
+    config = EmbeddingClassifierConfig(adaptation=AdaptationConfig(adapt_neighbours=3))
+    adapted = EmbeddingSentimentModel(embedder, config).adapt(ADAPT_POOL)
     assert adapted.is_adapted and not adapted.is_taught
     assert adapted.version.startswith(before + ":adapted-")
+    assert adapted.version.endswith("-0.1-0.5-3-0.5")
     # the same texts give the same version (a re-run is cached); others another one
-    assert EmbeddingSentimentModel(embedder).adapt(ADAPT_POOL).version == adapted.version
-    assert EmbeddingSentimentModel(embedder).adapt(ADAPT_POOL[:-1]).version != adapted.version
-    # scores blend the adapted regression with the head: weight 0 is the head exactly
+    assert EmbeddingSentimentModel(embedder, config).adapt(ADAPT_POOL).version == \
+        adapted.version
+    assert EmbeddingSentimentModel(embedder, config).adapt(ADAPT_POOL[:-1]).version != \
+        adapted.version
+    # a text's probabilities: half its own (regression and head, half each), half the
+    # mean of its 3 nearest pool texts' own probabilities
+    adaptation = adapted._adaptation
     features = adapted.features(ADAPT_POOL)
     head = adapted._head().probabilities(features)
-    learnt = adapted._adapted.predict_proba(features[:, :-4])
-    assert list(adapted._adapted.classes_) == list(adapted._head().classes)
-    blended = [s.score for s in adapted.score(ADAPT_POOL)]
-    expected = 0.5 * (learnt[:, 2] - learnt[:, 0]) + 0.5 * (head[:, 2] - head[:, 0])
-    assert np.allclose(blended, np.clip(expected, -1, 1), atol=1e-6)
+    learnt = adaptation.classifier.predict_proba(features[:, :-4])
+    assert list(adaptation.classifier.classes_) == list(adapted._head().classes)
+    own = 0.5 * learnt + 0.5 * head
+    units = features[:, :-4] / np.linalg.norm(features[:, :-4], axis=1, keepdims=True)
+    nearest = np.argsort(-(units @ units.T), axis=1, kind="stable")[:, :3]
+    expected = 0.5 * own[nearest].mean(axis=1) + 0.5 * own
+    scores = [s.score for s in adapted.score(ADAPT_POOL)]
+    assert np.allclose(scores, expected[:, 2] - expected[:, 0], atol=1e-5)
+    assert [s.label for s in adapted.score(ADAPT_POOL)] == \
+        [adapted._head().classes[i] for i in expected.argmax(axis=1)]
+    # unadapted, the head's probabilities exactly
     assert [s.score for s in shipped.score(ADAPT_POOL)] == pytest.approx(
         list(head[:, 2] - head[:, 0]), abs=1e-6)
+
+
+def test_adaptation_settings_are_checked() -> None:
+    from smokejumper.text.sentiment_adapt import AdaptationConfig
+
+    with pytest.raises(TextError, match="adapt_share must be in"):
+        AdaptationConfig(adapt_share=0)
+    with pytest.raises(TextError, match="neighbour_weight must be in"):
+        AdaptationConfig(neighbour_weight=1.5)
+    with pytest.raises(TextError, match="adapt_neighbours must be at least 1"):
+        AdaptationConfig(adapt_neighbours=0)
 
 
 def test_a_taught_model_is_not_adapted(embedder) -> None:

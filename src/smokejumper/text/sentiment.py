@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from smokejumper.errors import MissingDependencyError, TextError
 from smokejumper.text._optional import optional_import
 from smokejumper.text.evaluate import EvaluationReport, cross_validate
+from smokejumper.text.sentiment_adapt import AdaptationConfig, SentimentAdaptation
 from smokejumper.text.social import VERSION as SOCIAL_VERSION
 from smokejumper.text.social import model_text
 
@@ -280,8 +281,8 @@ class EmbeddingClassifierConfig:
 
     ``lexicon_features`` adds VADER's four scores to the embedding (when vaderSentiment
     is installed); balanced class weights favour macro-F1 over plain accuracy.
-    ``adapt_share`` and ``adapt_blend`` are how :meth:`EmbeddingSentimentModel.adapt`
-    learns from unlabelled texts.
+    ``adaptation`` is how :meth:`EmbeddingSentimentModel.adapt` learns from unlabelled
+    texts.
     """
 
     regularisation: float = 1.0
@@ -289,8 +290,7 @@ class EmbeddingClassifierConfig:
     lexicon_features: bool = True
     max_iterations: int = 2000
     seed: int = 0
-    adapt_share: float = 0.1
-    adapt_blend: float = 0.5
+    adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
 
 
 def new_logistic_regression(config: Any) -> Any:
@@ -326,15 +326,15 @@ class EmbeddingSentimentModel:
         self.embedder = embedder or load_embedder()
         self.config = config or EmbeddingClassifierConfig()
         self._classifier: Any = None
-        self._adapted: Any = None
+        self._adaptation: SentimentAdaptation | None = None
         self._taught_on = ""
         self._vader = lexicon_model(self.config.lexicon_features)
 
     @property
     def version(self) -> str:
         untaught = f"head-{self._head().digest}" if self._uses_head() else "untaught"
-        if self._adapted is not None:
-            untaught = f"{untaught}:{self._taught_on}"
+        if self._adaptation is not None:
+            untaught = f"{untaught}:{self._adaptation.tag}"
         return (f"embedding-lr:{self.embedder.model_id}:{SOCIAL_VERSION}:"
                 f"{untaught if self._classifier is None else self._taught_on}")
 
@@ -353,7 +353,7 @@ class EmbeddingSentimentModel:
     @property
     def is_adapted(self) -> bool:
         """Whether :meth:`adapt` has run (and no teaching since)."""
-        return self._adapted is not None and self._classifier is None
+        return self._adaptation is not None and self._classifier is None
 
     def features(self, texts: Sequence[str]) -> np.ndarray:
         """The classifier's input: embeddings of the texts as models read them
@@ -369,42 +369,25 @@ class EmbeddingSentimentModel:
     def adapt(self, texts: Sequence[str]) -> EmbeddingSentimentModel:
         """Learn the language of these unlabelled texts (self-training, no label read).
 
-        The shipped head labels them; per label, the share ``adapt_share`` of its texts
-        with the widest margin between the two most probable labels (at least 5) teaches
-        a logistic regression on the embeddings alone. Scores then blend its probabilities
-        with the head's (``adapt_blend`` is the regression's weight). The texts are usually
-        the ones about to be scored: a workspace's own comments, tickets or posts. A taught
-        model, or one on an embedding model of its own (no head), is left as it is.
+        The shipped head labels them, its surest labels teach a regression on the
+        embeddings, and each text's scores then mix the regression's, the head's and
+        those of its nearest texts of the pool (:mod:`smokejumper.text.sentiment_adapt`;
+        settings: ``config.adaptation``). The texts are usually the ones about to be
+        scored: a workspace's own comments, tickets or posts. A taught model, or one on an
+        embedding model of its own (no head), is left as it is.
 
         On tweets to and about companies that no setting was chosen on, this lifts
         macro-F1 well above the head's; on review sentences, the head's own domain, it
         changes little (figures in docs/text.md).
         """
-        import numpy as np
-
         if self._classifier is not None or not self._uses_head() or len(texts) == 0:
             return self
-        self._adapted = None
         features = self.features(texts)
         head = self._head()
-        probabilities = head.probabilities(features)
-        best = probabilities.argmax(axis=1)
-        ordered = np.sort(probabilities, axis=1)
-        margin = ordered[:, -1] - ordered[:, -2]
-        chosen: list[int] = []
-        for column in range(probabilities.shape[1]):
-            members = np.flatnonzero(best == column)
-            keep = max(min(5, len(members)), int(len(members) * self.config.adapt_share))
-            chosen.extend(members[np.argsort(-margin[members], kind="stable")][:keep])
-        if len(set(best[chosen].tolist())) < 2:
-            raise TextError("adapting needs texts that the head puts under at least two "
-                            "sentiment labels")
-        classifier = self._new_classifier()
-        classifier.fit(features[chosen, :self._embedding_width(features)],
-                       [head.classes[int(i)] for i in best[chosen]])
-        self._adapted = classifier
-        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
-        self._taught_on = f"adapted-{digest}"
+        width = self._embedding_width(features)
+        self._adaptation = SentimentAdaptation.learn(
+            texts, features[:, :width], head.probabilities(features), head.classes,
+            self._new_classifier, self.config.adaptation)
         return self
 
     def _embedding_width(self, features: np.ndarray) -> int:
@@ -412,20 +395,13 @@ class EmbeddingSentimentModel:
                                          else 0)
 
     def _untaught_probabilities(self, features: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """The head's probabilities, blended with the adapted regression's when adapted."""
+        """The head's probabilities, or the adapted ones once adapted."""
         head = self._head()
         probabilities = head.probabilities(features)
-        if self._adapted is None:
+        if self._adaptation is None:
             return probabilities, list(head.classes)
-        adapted = self._adapted.predict_proba(features[:, :self._embedding_width(features)])
-        columns = [list(self._adapted.classes_).index(c) if c in self._adapted.classes_
-                   else None for c in head.classes]
-        aligned = probabilities * 0.0
-        for target, source in enumerate(columns):
-            if source is not None:
-                aligned[:, target] = adapted[:, source]
-        blend = self.config.adapt_blend
-        return blend * aligned + (1.0 - blend) * probabilities, list(head.classes)
+        vectors = features[:, :self._embedding_width(features)]
+        return self._adaptation.probabilities(vectors, probabilities), list(head.classes)
 
     def _new_classifier(self) -> Any:
         return new_logistic_regression(self.config)
@@ -436,6 +412,7 @@ class EmbeddingSentimentModel:
         classifier = self._new_classifier()
         classifier.fit(self.features(texts), labels)
         self._classifier = classifier
+        self._adaptation = None  # examples beat pseudo-labels
         digest = hashlib.sha256()
         for text, label in zip(texts, labels, strict=True):
             digest.update(f"{label}\t{text}\n".encode())
