@@ -561,3 +561,35 @@ def test_enrich_adapt_from_the_cli(workspace: Path, capsys) -> None:
     assert result["adapted"] == 4 and "adapted-" in result["models"]["sentiment"]
     code, out, err = invoke(["-w", str(workspace), "enrich", "--adapt", "-1"], capsys)
     assert code == 2 and "Invalid value for '--adapt'" in err
+
+
+def test_a_model_that_cannot_adapt_is_left_as_it_is_with_a_warning() -> None:
+    from smokejumper.errors import TextError
+    from smokejumper.reporter import SilentReporter
+    from smokejumper.text.enrich import EnrichmentModels, adapt_models
+    from smokejumper.text.redact import RedactionConfig
+
+    class OneLabelPool:
+        name = "embedding"
+        is_taught = False
+        seen: list[str] = []
+
+        def adapt(self, texts):
+            self.seen.extend(texts)
+            raise TextError("adapting needs texts that the head puts under at least two "
+                            "sentiment labels")
+
+    class Warnings(SilentReporter):
+        def __init__(self) -> None:
+            self.warnings: list[str] = []
+
+        def warn(self, message: str) -> None:
+            self.warnings.append(message)
+
+    reporter = Warnings()
+    models = EnrichmentModels(OneLabelPool(), None, RedactionConfig())
+    assert adapt_models(models, ["Great, mail jo@example.com", "Great!"], reporter) == 0
+    assert models.adapted == 0
+    assert OneLabelPool.seen == ["Great, mail [EMAIL]", "Great!"]  # redacted first
+    assert reporter.warnings == ["embedding not adapted: adapting needs texts that the head "
+                                 "puts under at least two sentiment labels"]

@@ -206,20 +206,38 @@ def test_untaught_default_is_the_head_with_the_text_extra_else_vader(monkeypatch
 
 # -- adapting the untaught model to a workspace's own texts ----------------------------------
 
-ADAPT_POOL = [
-    "@Skyline flight delayed three hours and nobody told us anything",
-    "@Skyline lost my bag again, terrible service",
-    "@Skyline the crew were lovely, thanks for a great flight",
-    "@Skyline best upgrade ever, thank you so much!",
-    "@Skyline what time does the Boston gate open?",
-    "@Skyline is flight 212 on time today?",
-    "@Skyline rude agent at the desk, never again",
-    "@Skyline smooth boarding and friendly staff, loved it",
-    "@Skyline can I change my seat online?",
-    "@Skyline cancelled my flight and charged me twice",
-    "@Skyline amazing service in the lounge",
-    "@Skyline does the fare include a checked bag?",
-]
+ADAPT_POOL = [f"@Skyline {text}" for text in (
+    "flight delayed three hours and nobody told us anything",
+    "lost my bag again, terrible service",
+    "the crew were lovely, thanks for a great flight",
+    "best upgrade ever, thank you so much!",
+    "what time does the Boston gate open?",
+    "is flight 212 on time today?",
+    "rude agent at the desk, never again",
+    "smooth boarding and friendly staff, loved it",
+    "can I change my seat online?",
+    "cancelled my flight and charged me twice",
+    "amazing service in the lounge",
+    "does the fare include a checked bag?",
+    "the wifi never worked, what a waste of money",
+    "great legroom and a tasty meal",
+    "how do I add my frequent flyer number?",
+    "stuck on the tarmac for two hours, awful",
+    "the pilot kept us informed, much appreciated",
+    "which terminal do you fly from in Denver?",
+    "my refund still has not arrived after a month",
+    "thank you for finding my lost phone!",
+    "do you allow pets in the cabin?",
+    "the seat was broken and nobody cared",
+    "fantastic crew on the red-eye, thanks",
+    "when does check-in open for international flights?",
+    "overbooked again and bumped off my flight",
+    "lovely smooth landing, well done",
+    "can I bring a stroller on board?",
+    "worst customer service I have ever had",
+    "upgraded for free, you made my day",
+    "what is the baggage allowance to London?",
+)]
 
 
 def test_adapting_learns_from_unlabelled_texts_and_names_them_in_the_version(embedder) -> None:
@@ -234,7 +252,8 @@ def test_adapting_learns_from_unlabelled_texts_and_names_them_in_the_version(emb
     adapted = EmbeddingSentimentModel(embedder, config).adapt(ADAPT_POOL)
     assert adapted.is_adapted and not adapted.is_taught
     assert adapted.version.startswith(before + ":adapted-")
-    assert adapted.version.endswith("-0.1-0.5-3-0.5")
+    assert "-0.1-0.5-3-0.5-" in adapted.version
+    assert adapted._adaptation.neighbours == 3  # min(3, a tenth of the 30 texts)
     # the same texts give the same version (a re-run is cached); others another one
     assert EmbeddingSentimentModel(embedder, config).adapt(ADAPT_POOL).version == \
         adapted.version
@@ -258,6 +277,46 @@ def test_adapting_learns_from_unlabelled_texts_and_names_them_in_the_version(emb
     # unadapted, the head's probabilities exactly
     assert [s.score for s in shipped.score(ADAPT_POOL)] == pytest.approx(
         list(head[:, 2] - head[:, 0]), abs=1e-6)
+
+
+def test_a_label_the_regression_never_saw_keeps_the_heads_share() -> None:
+    import numpy as np
+
+    from smokejumper.text.sentiment_adapt import blend_with_head
+
+    class TwoLabels:
+        classes_ = np.array(["negative", "positive"])
+
+        def predict_proba(self, vectors):
+            return np.array([[0.8, 0.2]] * len(vectors))
+
+    head = np.array([[0.2, 0.5, 0.3]])
+    blended = blend_with_head(TwoLabels(), ("negative", "neutral", "positive"),
+                              np.zeros((1, 4)), head, 0.5)
+    # the regression's part: 0.8, 0.5 (the head's neutral), 0.2, renormalised by 1.5
+    expected = 0.5 * np.array([0.8, 0.5, 0.2]) / 1.5 + 0.5 * head[0]
+    assert np.allclose(blended[0], expected) and np.isclose(blended.sum(), 1.0)
+
+
+def test_a_pool_of_one_label_or_under_ten_texts() -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from smokejumper.text.sentiment_adapt import SentimentAdaptation
+
+    classes = ("negative", "neutral", "positive")
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(8, 4))
+    all_negative = np.tile([0.7, 0.2, 0.1], (8, 1))
+    with pytest.raises(TextError, match="at least two sentiment labels"):
+        SentimentAdaptation.learn([str(i) for i in range(8)], vectors, all_negative, classes,
+                                  LogisticRegression)
+    mixed = np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]] * 4)
+    small = SentimentAdaptation.learn([str(i) for i in range(8)], vectors, mixed, classes,
+                                      LogisticRegression)
+    assert small.neighbours == 0  # under 10 texts: no neighbourhood, a text's own only
+    own = small.pool_probabilities
+    assert np.allclose(small.probabilities(vectors, mixed), own)
 
 
 def test_adaptation_settings_are_checked() -> None:

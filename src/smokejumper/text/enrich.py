@@ -297,34 +297,48 @@ def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
     return EnrichmentModels(sentiment, themes, redaction, extra, request.text_vectors)
 
 
+def adaptable_models(models: EnrichmentModels) -> list[Any]:
+    """The run's untaught models that can learn from unlabelled texts: the ``embedding``
+    sentiment model on its shipped head, the ``hybrid`` theme tagger."""
+    return [model for model in (models.sentiment, models.themes)
+            if model is not None and hasattr(model, "adapt")
+            and not getattr(model, "is_taught", False)
+            and getattr(model, "_uses_head", lambda: True)()]
+
+
 def adapt_models(models: EnrichmentModels, texts: Sequence[str],
                  reporter: Reporter | None = None) -> int:
-    """Let the untaught models that can learn from unlabelled texts (the ``embedding``
-    sentiment model on its shipped head, the ``hybrid`` theme tagger) adapt to ``texts``,
-    redacted first as every text the models see is. Taught models are left as they are:
-    examples beat pseudo-labels. Their versions then name the texts adapted to, so the
-    same sample gives the same version (a re-run is cached) and another sample re-enriches.
-    Returns how many texts the models adapted to (0: none could); the time it took is
-    kept as ``models.adapt_seconds`` (the run's ``seconds`` count the enrichment only)."""
+    """Let the :func:`adaptable_models` adapt to ``texts``, redacted first as every text
+    the models see is. Taught models are left as they are: examples beat pseudo-labels.
+    Their versions then name the texts adapted to, so the same sample gives the same
+    version (a re-run is cached) and another sample re-enriches. A model that cannot
+    adapt to these texts (its own labels for them all agree) is left as it is, with a
+    warning. Returns how many texts the models adapted to (0: none did); the time it
+    took is kept as ``models.adapt_seconds`` (the run's ``seconds`` count the enrichment
+    only)."""
     import time
 
     from smokejumper.text.redact import redact
 
     reporter = reporter or SilentReporter()
-    candidates = [model for model in (models.sentiment, models.themes)
-                  if model is not None and hasattr(model, "adapt")
-                  and not getattr(model, "is_taught", False)]
+    candidates = adaptable_models(models)
     if not texts or not candidates:
         return 0
     started = time.perf_counter()
     redacted = [redact(text, models.redaction).text for text in texts]
+    adapted = 0
     with reporter.progress(f"adapting {', '.join(m.name for m in candidates)} to "
                            f"{len(redacted):,} of the workspace's texts"):
         for model in candidates:
-            model.adapt(redacted)
-    models.adapted = len(redacted)
+            try:
+                model.adapt(redacted)
+            except TextError as error:
+                reporter.warn(f"{model.name} not adapted: {error}")
+                continue
+            adapted = len(redacted)
+    models.adapted = adapted
     models.adapt_seconds = time.perf_counter() - started
-    return len(redacted)
+    return adapted
 
 
 # -- one batch of distinct texts --------------------------------------------------------------

@@ -224,8 +224,9 @@ def sample_texts(store: AnalyticsStore, sources: Sequence[str], size: int) -> li
     texts = ibis.union(*tables, distinct=True) if len(tables) > 1 else tables[0].distinct()
     texts = texts.mutate(text_hash=text_hash_expr(texts.text, store.kind))
     query = texts.order_by(["text_hash", "text"]).limit(size).select("text")
-    return [str(t) for t in retry_out_of_memory(store, query.to_pyarrow).column("text")
-            .to_pylist()]
+    found = [str(t) for t in retry_out_of_memory(store, query.to_pyarrow).column("text")
+             .to_pylist()]
+    return sorted(found, key=lambda text: (sha256_hex(text), text))  # engines may reorder
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -333,8 +333,9 @@ class EmbeddingSentimentModel:
     @property
     def version(self) -> str:
         untaught = f"head-{self._head().digest}" if self._uses_head() else "untaught"
-        if self._adaptation is not None:
-            untaught = f"{untaught}:{self._adaptation.tag}"
+        if self._adaptation is not None:  # what it learnt from, and with which settings
+            settings = hashlib.sha256(repr(self.config).encode()).hexdigest()[:6]
+            untaught = f"{untaught}:{self._adaptation.tag}-{settings}"
         return (f"embedding-lr:{self.embedder.model_id}:{SOCIAL_VERSION}:"
                 f"{untaught if self._classifier is None else self._taught_on}")
 
@@ -361,6 +362,8 @@ class EmbeddingSentimentModel:
         configured."""
         import numpy as np
 
+        # a text that model_text changes misses the clause vectors enrichment serves for
+        # its raw text and is embedded as a whole, like the texts the head learnt from
         vectors = self.embedder.encode([model_text(text) for text in texts])
         if self._vader is None and not self._uses_head():
             return vectors

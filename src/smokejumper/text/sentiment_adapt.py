@@ -11,20 +11,21 @@ the texts themselves, reading no label:
 3. a text's adapted probabilities are ``adapt_blend`` times the regression's plus the rest
    times the head's;
 4. and they are averaged (weight ``neighbour_weight``) with the adapted probabilities of
-   its ``adapt_neighbours`` most similar texts of the pool (cosine of the embeddings): a
-   comment reads like the comments nearest to it.
+   its ``adapt_neighbours`` most similar texts of the pool (cosine of the embeddings; at
+   most a tenth of the pool, none in a pool under 10 texts): a comment reads like the
+   comments nearest to it.
 
 The pool's unit vectors and adapted probabilities are kept (about 1.6 kB per text).
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smokejumper.errors import TextError
+from smokejumper.text.self_training import pool_digest, surest_per_label
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,11 +45,11 @@ class AdaptationConfig:
     neighbour_weight: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("adapt_share", "adapt_blend", "neighbour_weight"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1 or (name == "adapt_share" and value == 0):
-                raise TextError(f"{name} must be in {'(0' if name == 'adapt_share' else '[0'}"
-                                f", 1], not {value}")
+        if not 0 < self.adapt_share <= 1:
+            raise TextError(f"adapt_share must be in (0, 1], not {self.adapt_share}")
+        for name in ("adapt_blend", "neighbour_weight"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise TextError(f"{name} must be in [0, 1], not {getattr(self, name)}")
         if self.adapt_neighbours < 1:
             raise TextError(f"adapt_neighbours must be at least 1, not "
                             f"{self.adapt_neighbours}")
@@ -68,26 +69,21 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-def surest_per_label(probabilities: np.ndarray, share: float) -> list[int]:
-    """Per most-probable label, the rows with the widest margin between the two most
-    probable labels: ``share`` of that label's rows, at least 5 (or all it has).
-
-    >>> import numpy as np
-    >>> p = np.array([[.9, .1], [.6, .4], [.2, .8], [.45, .55]])
-    >>> surest_per_label(p, 0.5)
-    [0, 1, 2, 3]
-    """
+def blend_with_head(classifier: Any, classes: Sequence[str], vectors: np.ndarray,
+                    head_probabilities: np.ndarray, blend: float) -> np.ndarray:
+    """Step 3: ``blend`` times the regression's probabilities plus the rest times the
+    head's, columns as ``classes``; a label the regression never saw keeps the head's
+    probability in the regression's part (renormalised)."""
     import numpy as np
 
-    best = probabilities.argmax(axis=1)
-    ordered = np.sort(probabilities, axis=1)
-    margin = ordered[:, -1] - ordered[:, -2]
-    chosen: list[int] = []
-    for column in range(probabilities.shape[1]):
-        members = np.flatnonzero(best == column)
-        keep = max(min(5, len(members)), int(len(members) * share))
-        chosen.extend(int(i) for i in members[np.argsort(-margin[members], kind="stable")][:keep])
-    return chosen
+    learnt = classifier.predict_proba(vectors)
+    known = [str(c) for c in classifier.classes_]
+    aligned = head_probabilities.astype(np.float64, copy=True)
+    for column, label in enumerate(classes):
+        if label in known:
+            aligned[:, column] = learnt[:, known.index(label)]
+    aligned /= aligned.sum(axis=1, keepdims=True)
+    return blend * aligned + (1.0 - blend) * head_probabilities
 
 
 @dataclass(frozen=True)
@@ -115,29 +111,21 @@ class SentimentAdaptation:
                             "sentiment labels")
         classifier = new_classifier()
         classifier.fit(vectors[chosen], [classes[int(best[i])] for i in chosen])
-        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
-        partial = cls(classifier, tuple(classes), unit_rows(vectors), head_probabilities,
-                      config, digest)
-        pool = partial.blended(vectors, head_probabilities)
-        return cls(classifier, tuple(classes), partial.pool_vectors, pool, config, digest)
+        pool = blend_with_head(classifier, classes, vectors, head_probabilities,
+                               config.adapt_blend)
+        return cls(classifier, tuple(classes), unit_rows(vectors), pool, config,
+                   pool_digest(texts))
 
     @property
     def tag(self) -> str:
         """``adapted-<digest of the texts>-<settings>`` for the model version."""
         return f"adapted-{self.digest}-{self.config.tag}"
 
-    def blended(self, vectors: np.ndarray, head_probabilities: np.ndarray) -> np.ndarray:
-        """Steps 2 and 3: the regression's probabilities blended with the head's."""
-        import numpy as np
-
-        learnt = self.classifier.predict_proba(vectors)
-        known = [str(c) for c in self.classifier.classes_]
-        aligned = np.zeros_like(head_probabilities)
-        for column, label in enumerate(self.classes):
-            if label in known:
-                aligned[:, column] = learnt[:, known.index(label)]
-        blend = self.config.adapt_blend
-        return blend * aligned + (1.0 - blend) * head_probabilities
+    @property
+    def neighbours(self) -> int:
+        """How many pool texts a text's neighbourhood holds: ``adapt_neighbours``, at most
+        a tenth of the pool (0: no neighbourhood)."""
+        return min(self.config.adapt_neighbours, len(self.pool_vectors) // 10)
 
     def neighbourhood(self, vectors: np.ndarray) -> np.ndarray:
         """Step 4's other half: per row, the mean adapted probabilities of its most
@@ -145,13 +133,11 @@ class SentimentAdaptation:
         import numpy as np
 
         units = unit_rows(vectors)
-        k = min(self.config.adapt_neighbours, len(self.pool_vectors))
+        k = self.neighbours
         out = np.empty((len(units), self.pool_probabilities.shape[1]), dtype=np.float64)
         for start in range(0, len(units), SIMILARITY_ROWS):
             similarity = units[start:start + SIMILARITY_ROWS] @ self.pool_vectors.T
-            nearest = (np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-                       if k < similarity.shape[1] else
-                       np.broadcast_to(np.arange(similarity.shape[1]), similarity.shape))
+            nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
             out[start:start + SIMILARITY_ROWS] = self.pool_probabilities[nearest].mean(axis=1)
         return out
 
@@ -159,7 +145,8 @@ class SentimentAdaptation:
         """Adapted probabilities of texts (embeddings, head probabilities), columns as
         ``classes``."""
         weight = self.config.neighbour_weight
-        own = self.blended(vectors, head_probabilities)
-        if weight == 0:
+        own = blend_with_head(self.classifier, self.classes, vectors, head_probabilities,
+                              self.config.adapt_blend)
+        if weight == 0 or self.neighbours == 0:
             return own
         return weight * self.neighbourhood(vectors) + (1.0 - weight) * own

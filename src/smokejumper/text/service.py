@@ -63,7 +63,12 @@ class TextService:
     def run(self, request: EnrichmentRequest, *, reader: TextReader | None = None,
             writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Run an :class:`EnrichmentRequest`."""
-        from smokejumper.text.enrich import adapt_models, build_models, run_enrichment
+        from smokejumper.text.enrich import (
+            adapt_models,
+            adaptable_models,
+            build_models,
+            run_enrichment,
+        )
         from smokejumper.text.enrich_store import StoreTextReader, appender_for, sample_texts
 
         reporter = self.workspace.reporter
@@ -76,7 +81,7 @@ class TextService:
         models = build_models(request, self.taxonomy(), self.redaction(), reporter,
                               corrections)
         store = self.workspace.analytics
-        if request.adapt:
+        if request.adapt and adaptable_models(models):
             adapt_models(models, sample_texts(store, request.sources, request.adapt),
                          reporter)
         return run_enrichment(reader or StoreTextReader(store), writer or appender_for(store),

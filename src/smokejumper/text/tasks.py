@@ -216,9 +216,13 @@ def run_text_evaluation(request: TextEvaluationRequest,
 
     adapted = None
     if train is None and request.adapt and hasattr(model, "adapt"):
-        with reporter.progress(f"adapting {name} to {len(test.texts)} unlabelled texts"):
-            model.adapt(list(test.texts))
-        adapted = len(test.texts)
+        try:
+            with reporter.progress(f"adapting {name} to {len(test.texts)} unlabelled texts"):
+                model.adapt(list(test.texts))
+        except TextError as error:
+            reporter.warn(f"{name} not adapted: {error}")
+        else:
+            adapted = len(test.texts) if getattr(model, "is_adapted", True) else None
     with reporter.progress(f"scoring {len(test.texts)} texts with {name}"):
         predicted = _predict(request.task, model, list(test.texts))
     result = evaluate_predictions(list(test.labels), predicted)

@@ -499,28 +499,21 @@ class HybridThemeTagger:
         On SemEval-2014 restaurant sentences (aspect categories, descriptions only) this
         lifts best-theme macro-F1 from 0.666 to 0.708 (see docs/text.md).
         """
-        import numpy as np
+        from smokejumper.text.self_training import pool_digest, surest_per_label
 
         if self.is_taught or self.is_adapted or len(texts) == 0:
             return self
         vectors = self.embedder.encode(texts)
         score = self._zero_shot_scores(texts, vectors)
         best = score.argmax(axis=1)
-        ordered = np.sort(score, axis=1)
-        margin = ordered[:, -1] - (ordered[:, -2] if score.shape[1] > 1 else 0.0)
-        chosen: list[int] = []
-        for column in range(score.shape[1]):
-            members = np.flatnonzero(best == column)
-            keep = max(min(5, len(members)), int(len(members) * self.config.adapt_share))
-            chosen.extend(members[np.argsort(-margin[members], kind="stable")][:keep])
+        chosen = surest_per_label(score, self.config.adapt_share)
         classifiers = self._fit_vectors(vectors[chosen],
                                         [{int(best[i])} for i in chosen])
         if not classifiers:
             raise TextError("adapting needs texts that the zero-shot tagger puts under at "
                             "least two different themes")
         self._classifiers = classifiers
-        digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
-        self._taught_on = f"adapted-{digest}"
+        self._taught_on = f"adapted-{pool_digest(texts)}"
         return self
 
     @property
