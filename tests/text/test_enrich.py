@@ -571,7 +571,7 @@ def test_a_model_that_cannot_adapt_is_left_as_it_is_with_a_warning() -> None:
 
     class OneLabelPool:
         name = "embedding"
-        is_taught = False
+        can_adapt = True
         seen: list[str] = []
 
         def adapt(self, texts):

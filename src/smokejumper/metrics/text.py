@@ -106,7 +106,8 @@ def enriched_responses(responses: ir.Table, enrichments: ir.Table, themes: ir.Ta
     The latest enrichment of a comment is the most recent one (any model version); its
     themes are the ``enrichment_themes`` rows of the same text, hash and model version.
     """
-    latest = latest_enrichments(enrichments, "responses", ("sentiment", "sentiment_label"))
+    _, id_column, enrichment_columns = DERIVED[ENRICHED_RESPONSES]
+    latest = latest_enrichments(enrichments, "responses", enrichment_columns)
     keys = ["text_id", "text_hash", "model_version"]
     columns = {theme_column(name): name for name in theme_names}
     if columns:
@@ -116,8 +117,8 @@ def enriched_responses(responses: ir.Table, enrichments: ir.Table, themes: ir.Ta
             for column, name in columns.items()})
         joined = latest.left_join(flags, [latest[k] == flags[k] for k in keys])
         latest = joined.select(
-            *(latest[c] for c in ("text_id", "sentiment", "sentiment_label")),
+            *(latest[c] for c in ("text_id", *enrichment_columns)),
             **{column: joined[column].fill_null(0) == 1 for column in columns})
     else:
-        latest = latest.select("text_id", "sentiment", "sentiment_label")
-    return _extend(responses, "response_id", latest)
+        latest = latest.select("text_id", *enrichment_columns)
+    return _extend(responses, id_column, latest)

@@ -301,9 +301,7 @@ def adaptable_models(models: EnrichmentModels) -> list[Any]:
     """The run's untaught models that can learn from unlabelled texts: the ``embedding``
     sentiment model on its shipped head, the ``hybrid`` theme tagger."""
     return [model for model in (models.sentiment, models.themes)
-            if model is not None and hasattr(model, "adapt")
-            and not getattr(model, "is_taught", False)
-            and getattr(model, "_uses_head", lambda: True)()]
+            if getattr(model, "can_adapt", False)]
 
 
 def adapt_models(models: EnrichmentModels, texts: Sequence[str],

@@ -120,6 +120,15 @@ def text_hash_expr(column: ir.StringValue, engine: str) -> ir.StringValue:
     return fallback(column) if fallback else column.hexdigest("sha256")
 
 
+def source_texts(store: AnalyticsStore, source: str) -> ir.Table:
+    """``text_id`` and ``text`` of a source's rows whose text is not empty."""
+    id_column, text_column = SOURCES[source]
+    table = store.table(source)
+    text = table[text_column]
+    return table.filter(text.notnull() & (text.strip().length() > 0)).select(
+        text_id=table[id_column], text=text)
+
+
 class StoreTextReader:
     """Texts of ``responses.comment`` / ``interactions.transcript``, in id-ordered pages.
 
@@ -135,11 +144,7 @@ class StoreTextReader:
         self.engine_memory_mib = engine_memory_mib
 
     def _texts(self, source: str) -> ir.Table:
-        id_column, text_column = SOURCES[source]
-        table = self.store.table(source)
-        text = table[text_column]
-        return table.filter(text.notnull() & (text.strip().length() > 0)).select(
-            text_id=table[id_column], text=text)
+        return source_texts(self.store, source)
 
     def _done(self, source: str, model_version: str) -> ir.Table:
         done = self.store.table(ENRICHMENTS_TABLE)
@@ -214,13 +219,7 @@ def sample_texts(store: AnalyticsStore, sources: Sequence[str], size: int) -> li
     not favour old or new texts)."""
     import ibis
 
-    tables = []
-    for source in sources:
-        _, text_column = SOURCES[source]
-        table = store.table(source)
-        text = table[text_column]
-        tables.append(table.filter(text.notnull() & (text.strip().length() > 0))
-                      .select(text=text))
+    tables = [source_texts(store, source).select("text") for source in sources]
     texts = ibis.union(*tables, distinct=True) if len(tables) > 1 else tables[0].distinct()
     texts = texts.mutate(text_hash=text_hash_expr(texts.text, store.kind))
     query = texts.order_by(["text_hash", "text"]).limit(size).select("text")

@@ -222,14 +222,18 @@ class VaderSentimentModel:
 SHIPPED_HEAD = Path(__file__).resolve().parent / "heads" / "sentiment_minilm.json"
 
 
+#: VADER's compound, pos, neg and neu, as features after an embedding
+LEXICON_COLUMNS = 4
+
+
 def lexicon_features(vader: VaderSentimentModel | None, texts: Sequence[str]) -> np.ndarray:
     """VADER's compound, pos, neg and neu per text (zeros without vaderSentiment)."""
     import numpy as np
 
     if vader is None:
-        return np.zeros((len(texts), 4), dtype=np.float32)
+        return np.zeros((len(texts), LEXICON_COLUMNS), dtype=np.float32)
     rows = [[p["compound"], p["pos"], p["neg"], p["neu"]] for p in vader.polarity(texts)]
-    return np.array(rows, dtype=np.float32).reshape(len(texts), 4)
+    return np.array(rows, dtype=np.float32).reshape(len(texts), LEXICON_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -356,6 +360,16 @@ class EmbeddingSentimentModel:
         """Whether :meth:`adapt` has run (and no teaching since)."""
         return self._adaptation is not None and self._classifier is None
 
+    @property
+    def can_adapt(self) -> bool:
+        """Whether :meth:`adapt` would learn anything: untaught, on the shipped head."""
+        return self._classifier is None and self._uses_head()
+
+    def _lexicon_columns(self) -> int:
+        """How many lexicon scores follow the embedding in :meth:`features` (the head
+        always reads four: zeros without vaderSentiment)."""
+        return 0 if self._vader is None and not self._uses_head() else LEXICON_COLUMNS
+
     def features(self, texts: Sequence[str]) -> np.ndarray:
         """The classifier's input: embeddings of the texts as models read them
         (:func:`~smokejumper.text.social.model_text`), plus lexicon scores when
@@ -365,7 +379,7 @@ class EmbeddingSentimentModel:
         # a text that model_text changes misses the clause vectors enrichment serves for
         # its raw text and is embedded as a whole, like the texts the head learnt from
         vectors = self.embedder.encode([model_text(text) for text in texts])
-        if self._vader is None and not self._uses_head():
+        if not self._lexicon_columns():
             return vectors
         return np.hstack([vectors, lexicon_features(self._vader, texts)])
 
@@ -383,19 +397,14 @@ class EmbeddingSentimentModel:
         macro-F1 well above the head's; on review sentences, the head's own domain, it
         changes little (figures in docs/text.md).
         """
-        if self._classifier is not None or not self._uses_head() or len(texts) == 0:
+        if not self.can_adapt or len(texts) == 0:
             return self
         features = self.features(texts)
         head = self._head()
-        width = self._embedding_width(features)
         self._adaptation = SentimentAdaptation.learn(
-            texts, features[:, :width], head.probabilities(features), head.classes,
+            texts, features[:, :-LEXICON_COLUMNS], head.probabilities(features), head.classes,
             self._new_classifier, self.config.adaptation)
         return self
-
-    def _embedding_width(self, features: np.ndarray) -> int:
-        return int(features.shape[1]) - (4 if self._vader is not None or self._uses_head()
-                                         else 0)
 
     def _untaught_probabilities(self, features: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """The head's probabilities, or the adapted ones once adapted."""
@@ -403,7 +412,7 @@ class EmbeddingSentimentModel:
         probabilities = head.probabilities(features)
         if self._adaptation is None:
             return probabilities, list(head.classes)
-        vectors = features[:, :self._embedding_width(features)]
+        vectors = features[:, :-LEXICON_COLUMNS]  # the head reads them: always there
         return self._adaptation.probabilities(vectors, probabilities), list(head.classes)
 
     def _new_classifier(self) -> Any:

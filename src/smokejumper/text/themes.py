@@ -328,6 +328,11 @@ class HybridThemeTagger:
         """Whether :meth:`fit` has run (taught by labelled examples, not :meth:`adapt`)."""
         return bool(self._classifiers) and not self.is_adapted
 
+    @property
+    def can_adapt(self) -> bool:
+        """Whether :meth:`adapt` would learn anything: neither taught nor adapted yet."""
+        return not self.is_taught and not self.is_adapted
+
     def _theme_vectors(self) -> list[Any]:
         """Per theme, the embeddings of its prototypes (see :class:`ThemeTaggerConfig`)."""
         if self._prototypes is None:
@@ -501,7 +506,7 @@ class HybridThemeTagger:
         """
         from smokejumper.text.self_training import pool_digest, surest_per_label
 
-        if self.is_taught or self.is_adapted or len(texts) == 0:
+        if not self.can_adapt or len(texts) == 0:
             return self
         vectors = self.embedder.encode(texts)
         score = self._zero_shot_scores(texts, vectors)
