@@ -209,20 +209,24 @@ def test_texts_stream_in_bounded_batches(workspace: Path) -> None:
     assert sum(writer.rows) == len(texts)
 
 
-class _LimitRecordingWriter(_RecordingWriter):
-    """Records DuckDB's memory_limit at every write."""
+class _SettingRecordingWriter(_RecordingWriter):
+    """Records one of DuckDB's settings at every write."""
 
-    def __init__(self, inner, con) -> None:
+    def __init__(self, inner, con, setting: str = "memory_limit") -> None:
         super().__init__(inner)
-        self.con, self.limits = con, []
+        self.con, self.setting, self.values = con, setting, []
 
     def append(self, enrichments, themes) -> None:
-        self.limits.append(_memory_limit(self.con))
+        self.values.append(_setting(self.con, self.setting))
         super().append(enrichments, themes)
 
 
+def _setting(con, name: str):
+    return con.execute(f"SELECT current_setting('{name}')").fetchone()[0]
+
+
 def _memory_limit(con) -> str:
-    return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    return _setting(con, "memory_limit")
 
 
 def test_the_engine_memory_is_capped_while_texts_stream_and_restored_after(
@@ -232,11 +236,11 @@ def test_the_engine_memory_is_capped_while_texts_stream_and_restored_after(
     with Workspace(workspace) as ws:
         con = ws.analytics.raw
         before = _memory_limit(con)  # DuckDB's default
-        writer = _LimitRecordingWriter(appender_for(ws.analytics), con)
+        writer = _SettingRecordingWriter(appender_for(ws.analytics), con)
         summary = ws.text.enrich(source="responses", batch_size=5, writer=writer, **LEXICON)
-        assert summary.enriched == len(_texts(workspace)) and len(writer.limits) > 2
+        assert summary.enriched == len(_texts(workspace)) and len(writer.values) > 2
         # the first page sizes the cap (short texts: the 32 MiB floor), then it holds
-        assert writer.limits[0] == before and set(writer.limits[1:]) == {"32.0 MiB"}
+        assert writer.values[0] == before and set(writer.values[1:]) == {"32.0 MiB"}
         assert _memory_limit(con) == before
         # the cap itself is gone, not just the setting shown (RESET would leave it)
         assert con.execute("SELECT len(list(range)) FROM range(20000000)").fetchone()[0] \
@@ -254,6 +258,49 @@ def test_the_engine_memory_is_capped_while_texts_stream_and_restored_after(
                 pass
 
 
+def _vacuum_tasks(con) -> int:
+    return int(_setting(con, "max_vacuum_tasks"))
+
+
+def test_checkpoints_do_not_merge_row_groups_while_texts_stream(workspace: Path) -> None:
+    # a checkpoint's vacuum would rewrite the table's trailing row groups, up to 122,880
+    # rows: the peak memory would grow with the rows written so far
+    with Workspace(workspace) as ws:
+        con = ws.analytics.raw
+        con.execute("SET max_vacuum_tasks = 7")
+        writer = _SettingRecordingWriter(appender_for(ws.analytics), con, "max_vacuum_tasks")
+        summary = ws.text.enrich(source="responses", batch_size=5, writer=writer, **LEXICON)
+        assert summary.enriched == len(_texts(workspace)) and len(writer.values) > 2
+        assert {int(value) for value in writer.values} == {0} and _vacuum_tasks(con) == 7
+        ws.text.enrich(source="responses", batch_size=5, limit=3, model="vader",
+                       themes="none")  # stopped early: restored too
+        assert _vacuum_tasks(con) == 7
+        again = ws.text.enrich(source="responses", batch_size=5, **LEXICON)
+        assert again.enriched == 0 and again.cached == summary.enriched
+
+
+def test_pages_stay_full_when_many_rows_have_no_text(workspace: Path, tmp_path: Path) -> None:
+    # the engine reads the rows a page at a time and leaves out empty texts after its
+    # limit: the pages handed out still hold batch_size texts, none lost or repeated
+    rows = pd.DataFrame({"response_id": [f"E{i:03d}" for i in range(60)],
+                         "ts": "2025-03-01T10:00:00",
+                         "comment": ["   " if i % 3 else f"Text number {i}" for i in range(60)]})
+    path = tmp_path / "sparse.csv"
+    rows.to_csv(path, index=False)
+    with Workspace(workspace) as ws:
+        ws.ingest([path], "responses")
+        expected = ws.analytics.raw.execute(
+            "SELECT count(*) FROM responses WHERE length(trim(comment)) > 0").fetchone()[0]
+        reader = _RecordingReader(StoreTextReader(ws.analytics))
+        writer = _RecordingWriter(appender_for(ws.analytics))
+        summary = ws.text.enrich(source="responses", batch_size=7, reader=reader,
+                                 writer=writer, **LEXICON)
+        stored = ws.analytics.raw.execute(
+            "SELECT count(*), count(DISTINCT text_id) FROM enrichments").fetchone()
+    assert summary.enriched == expected == sum(reader.sizes) == stored[0] == stored[1]
+    assert reader.sizes[:-1] == [7] * (len(reader.sizes) - 1)
+
+
 def test_long_texts_get_a_cap_sized_by_their_first_page(workspace: Path, tmp_path: Path) -> None:
     # 2,000 transcripts of 5 kB run out of memory under 48 MiB in DuckDB; pages of 60
     # texts of 100 kB (6 MB) get 8 x 6 MB instead of the 32 MiB floor
@@ -266,10 +313,10 @@ def test_long_texts_get_a_cap_sized_by_their_first_page(workspace: Path, tmp_pat
     with Workspace(workspace) as ws:
         assert ws.ingest([path], "responses").inserted == 120
         con = ws.analytics.raw
-        writer = _LimitRecordingWriter(appender_for(ws.analytics), con)
+        writer = _SettingRecordingWriter(appender_for(ws.analytics), con)
         summary = ws.text.enrich(source="responses", batch_size=60, writer=writer, **LEXICON)
     assert summary.enriched == short + 120
-    capped = {limit for limit in writer.limits[1:]}
+    capped = set(writer.values[1:])
     assert len(capped) == 1
     size, unit = capped.pop().split()
     assert unit == "MiB" and 32 < float(size) < 64
@@ -381,8 +428,14 @@ def test_embedding_model_taught_from_a_csv(workspace: Path, tmp_path: Path) -> N
         summary = ws.text.enrich(source="responses", model="embedding", themes="hybrid",
                                  train=str(train), limit=120, batch_size=60)
         rows = ws.table("enrichments").to_pandas()
+        # adapted, the taught model reads each text with its nearest texts of the sample
+        adapted = ws.text.enrich(source="responses", model="embedding", themes="hybrid",
+                                 train=str(train), limit=10, adapt=1000)
     assert summary.enriched == 120 and summary.model_version.startswith("embedding+hybrid:")
     assert summary.model_version != untaught.model_version
+    assert adapted.adapted == _texts(workspace).comment.nunique() and adapted.enriched == 10
+    assert adapted.models["sentiment"].startswith(summary.models["sentiment"] + ":near-")
+    assert ":adapted-" in adapted.models["themes"]  # the untaught tagger: its own labels
     labels = dict(zip(rows.redacted_text, rows.sentiment_label, strict=False))
     assert labels.get("Waited forty minutes on hold. Awful.", "negative") == "negative"
     assert labels.get("Lovely staff in the store, very helpful.", "positive") == "positive"
@@ -593,3 +646,25 @@ def test_a_model_that_cannot_adapt_is_left_as_it_is_with_a_warning() -> None:
     assert OneLabelPool.seen == ["Great, mail [EMAIL]", "Great!"]  # redacted first
     assert reporter.warnings == ["embedding not adapted: adapting needs texts that the head "
                                  "puts under at least two sentiment labels"]
+
+
+def test_streaming_appends_restore_the_checkpoint_settings(workspace: Path) -> None:
+    from smokejumper.errors import StoreError
+
+    def shown(con) -> tuple[str, str]:
+        return con.execute("SELECT current_setting('checkpoint_threshold'), "
+                           "current_setting('max_vacuum_tasks')").fetchone()
+
+    with Workspace(workspace) as ws:
+        con = ws.analytics.raw
+        before = shown(con)
+        with ws.analytics.streaming_appends():
+            assert shown(con) == ("4.0 MiB", 0)
+        assert shown(con) == before
+        con.execute("SET checkpoint_threshold = '1MiB'")  # a lower one is kept
+        with ws.analytics.streaming_appends():
+            assert shown(con)[0] == "1.0 MiB"
+        assert shown(con)[0] == "1.0 MiB"
+        with pytest.raises(StoreError, match="invalid log size"):
+            with ws.analytics.streaming_appends("4MiB'; DROP TABLE responses"):
+                pass

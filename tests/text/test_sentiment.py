@@ -330,15 +330,36 @@ def test_adaptation_settings_are_checked() -> None:
         AdaptationConfig(adapt_neighbours=0)
 
 
-def test_a_taught_model_is_not_adapted(embedder) -> None:
-    from smokejumper.text.sentiment import EmbeddingSentimentModel
+def test_a_taught_model_adapts_by_reading_each_text_with_its_nearest_pool_texts(
+        embedder) -> None:
+    import numpy as np
 
-    model = EmbeddingSentimentModel(embedder).fit(
-        ["awful", "terrible", "great", "lovely", "ok", "fine"],
-        ["negative", "negative", "positive", "positive", "neutral", "neutral"])
-    version = model.version
-    assert model.adapt(ADAPT_POOL).version == version and not model.is_adapted
-    # teaching after adapting replaces the adaptation
+    from smokejumper.text.sentiment import EmbeddingClassifierConfig, EmbeddingSentimentModel
+    from smokejumper.text.sentiment_adapt import AdaptationConfig
+
+    examples = (["awful", "terrible", "great", "lovely", "ok", "fine"],
+                ["negative", "negative", "positive", "positive", "neutral", "neutral"])
+    config = EmbeddingClassifierConfig(adaptation=AdaptationConfig(adapt_neighbours=3))
+    taught = EmbeddingSentimentModel(embedder, config).fit(*examples)
+    model = EmbeddingSentimentModel(embedder, config).fit(*examples).adapt(ADAPT_POOL)
+    assert model.is_taught and model.is_adapted and model.can_adapt
+    assert model.version.startswith(taught.version + ":near-") and "-3-0.5-" in model.version
+    # no pseudo-label is learnt: half the taught probabilities, half the mean of the taught
+    # probabilities of the 3 most similar pool texts
+    features = taught.features(ADAPT_POOL)
+    own = taught._classifier.predict_proba(features)
+    units = features[:, :-4] / np.linalg.norm(features[:, :-4], axis=1, keepdims=True)
+    nearest = np.argsort(-(units @ units.T), axis=1, kind="stable")[:, :3]
+    expected = 0.5 * own[nearest].mean(axis=1) + 0.5 * own
+    classes = list(taught._classifier.classes_)
+    scores = model.score(ADAPT_POOL)
+    assert np.allclose([s.score for s in scores],
+                       expected[:, classes.index("positive")]
+                       - expected[:, classes.index("negative")], atol=1e-5)
+    assert [s.label for s in scores] == [classes[i] for i in expected.argmax(axis=1)]
+    # teaching again drops the adaptation; so does teaching after an untaught adaptation
+    model.fit(*examples)
+    assert not model.is_adapted and model.version == taught.version
     adapted = EmbeddingSentimentModel(embedder).adapt(ADAPT_POOL)
     adapted.fit(["awful", "great"], ["negative", "positive"])
     assert adapted.is_taught and not adapted.is_adapted and "adapted-" not in adapted.version

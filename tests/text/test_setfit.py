@@ -105,6 +105,27 @@ def test_teach_and_predict_obvious_sentences(embedder) -> None:
     assert (embedder.encode(texts) == before).all()
     assert model._encoder is not embedder.model
 
+    # Adapted to a pool of unlabelled texts, a text is read with its nearest pool text (a
+    # tenth of 12), nearest as the untuned model sees them: half its own probabilities,
+    # half that text's.
+    import numpy as np
+
+    unseen = [t for t, _ in UNSEEN]
+    own = model._classifier.predict_proba(model._features(model._encoder, unseen))
+    pool_own = model._classifier.predict_proba(model._features(model._encoder, texts))
+    taught_version = model.version
+    model.adapt(texts)
+    assert model.is_adapted and model.version.startswith(taught_version + ":near-")
+    units = before / np.linalg.norm(before, axis=1, keepdims=True)
+    nearest = (embedder.encode(unseen) @ units.T).argmax(axis=1)
+    expected = 0.5 * own + 0.5 * pool_own[nearest]
+    classes = list(model._classifier.classes_)
+    assert [s.score for s in model.score(unseen)] == pytest.approx(
+        list(expected[:, classes.index("positive")] - expected[:, classes.index("negative")]),
+        abs=1e-5)
+    model.fit(texts, labels)  # teaching again starts without the pool
+    assert not model.is_adapted and ":near-" not in model.version
+
 
 def test_cross_validation_tunes_only_the_first_folds(embedder) -> None:
     from smokejumper.text.setfit import SetFitSentimentModel
@@ -133,8 +154,9 @@ def test_text_eval_with_setfit_json(tmp_path: Path, capsys, embedder) -> None:
     assert set(result) == {"task", "model", "model_version", "taught", "adapted", "n",
                            "accuracy", "macro_f1", "per_class_f1", "support", "training"}
     assert (result["model"], result["taught"], result["n"]) == ("setfit", True, 3)
-    assert result["adapted"] is None
+    assert result["adapted"] == 3  # read with the other texts scored (none: under 10)
     assert result["model_version"].startswith("setfit:all-MiniLM-L6-v2:")
+    assert ":near-" in result["model_version"]
     assert result["training"]["n"] == 12 and result["training"]["folds"] == 4
     assert result["accuracy"] == 1.0
 

@@ -50,10 +50,10 @@ def enrich(
         "`smokejumper text label` (sentiment: embedding or setfit; themes: hybrid); texts "
         "are then enriched again under the taught model.")] = False,
     adapt: Annotated[int, typer.Option(
-        "--adapt", min=0, help="First let the untaught models learn the language of up to "
-        "this many of the workspace's own texts (no labels needed): the embedding "
-        "sentiment model and the hybrid theme tagger. Texts are enriched again whenever "
-        "the sample changes, so adapt now and then, not on every run.")] = 0,
+        "--adapt", min=0, help="First let the models learn the language of up to this many "
+        "of the workspace's own texts (no labels needed): the embedding or setfit "
+        "sentiment model and the untaught hybrid theme tagger. Texts are enriched again "
+        "whenever the sample changes, so adapt now and then, not on every run.")] = 0,
     device: Annotated[str | None, typer.Option(
         "--device", help="Where the embedding model runs: cpu or cuda (default: a GPU when "
         "there is one).", show_default=False)] = None,

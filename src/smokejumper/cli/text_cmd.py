@@ -62,18 +62,19 @@ def eval_command(
                                        help="Folds for cross-validating on --train.")] = 5,
     adapt: Annotated[bool, typer.Option(
         "--adapt/--no-adapt",
-        help="Without --train: let the untaught model (hybrid themes, embedding "
-             "sentiment) first learn from the texts it scores: it labels them itself, no "
-             "label is read, and learns from the ones it is surest of (`enrich --adapt N` "
-             "does the same with a workspace's texts).")] = True,
+        help="Let the model first learn from the texts it scores, reading none of their "
+             "labels (`enrich --adapt N` does the same with a workspace's texts). Untaught "
+             "(hybrid themes, embedding sentiment), it labels them itself and learns from "
+             "the ones it is surest of; taught (embedding, setfit sentiment), it reads "
+             "each text together with the texts most like it.")] = True,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Score a text model on a labelled CSV: accuracy, macro-F1, per-class F1.
 
     With --train, the model is first taught from a training CSV with the same columns,
-    and its k-fold accuracy on that file is reported too. Without it, the hybrid theme
-    tagger and the embedding sentiment model adapt to the texts themselves first
-    (--no-adapt: theme descriptions only, the sentiment head as shipped).
+    and its k-fold accuracy on that file is reported too. The hybrid theme tagger (untaught)
+    and the embedding and setfit sentiment models adapt to the texts themselves first
+    (--no-adapt: theme descriptions only, the sentiment head as shipped or as taught).
     """
     from smokejumper.text.embeddings import EmbeddingConfig
     from smokejumper.text.tasks import TextEvaluationRequest, run_text_evaluation

@@ -135,6 +135,20 @@ def _restorable(shown: str) -> str:
     return f"{match[1]}.{match[2]}5 {match[3]}" if match else shown
 
 
+_UNITS = {"bytes": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(shown: str) -> float:
+    """A size as DuckDB shows it, in bytes.
+
+    >>> _bytes("16.0 MiB"), _bytes("512 bytes")
+    (16777216.0, 512.0)
+    """
+    number, unit = shown.split()
+    return float(number) * _UNITS[unit.lower()]
+
+
 def _engine_kind(url: str) -> str:
     scheme = url.split(":", 1)[0]
     return {"postgresql": "postgres"}.get(scheme, scheme)
@@ -249,6 +263,48 @@ class AnalyticsStore:
             con.execute(f"SET memory_limit = '{_restorable(before)}'")
 
     _limit_before: str | None = None
+
+    @contextmanager
+    def streaming_appends(self, checkpoint_every: str = "4MiB") -> Iterator[None]:
+        """For a job that appends to a table in many small transactions: let the embedded
+        engine checkpoint every ``checkpoint_every`` of log (or at its own threshold if
+        lower) and write the new rows as row groups of their own, without merging them into
+        the table's earlier row groups; then restore both settings.
+
+        DuckDB (1.4 on) puts rows appended after a checkpoint in a new row group, and each
+        checkpoint's vacuum merges the table's trailing small row groups again, rewriting
+        (and compressing, in memory outside its buffer manager) up to a full row group of
+        122,880 rows: a streaming job's peak memory then grows with its output until it has
+        written that many rows. With vacuum tasks off (``max_vacuum_tasks = 0``) a
+        checkpoint writes only what was appended since the last one, which the lower
+        ``checkpoint_threshold`` keeps small. Deleted rows are not vacuumed meanwhile
+        either; a later checkpoint does it. Other engines, or a DuckDB without the
+        settings: no-op.
+        """
+        if not MEMORY_LIMIT.fullmatch(checkpoint_every):
+            raise StoreError(f"invalid log size {checkpoint_every!r}; expected e.g. 4MiB")
+        if self.kind != "duckdb":
+            yield
+            return
+        con = self.raw
+        found = dict(con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN "
+            "('max_vacuum_tasks', 'checkpoint_threshold')").fetchall())
+        if len(found) < 2:
+            yield
+            return
+        con.execute("SET max_vacuum_tasks = 0")
+        con.execute(f"SET checkpoint_threshold = '{checkpoint_every}'")
+        now = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+        if _bytes(now) > _bytes(found["checkpoint_threshold"]):  # it was lower: keep that
+            con.execute(f"SET checkpoint_threshold = "
+                        f"'{_restorable(found['checkpoint_threshold'])}'")
+        try:
+            yield
+        finally:
+            con.execute(f"SET checkpoint_threshold = "
+                        f"'{_restorable(found['checkpoint_threshold'])}'")
+            con.execute(f"SET max_vacuum_tasks = {int(found['max_vacuum_tasks'])}")
 
     def lift_engine_memory(self) -> bool:
         """Inside :meth:`engine_memory`: give the engine back the limit it had (for the rest

@@ -75,9 +75,10 @@ class EnrichmentRequest:
     (``clauses``: the mean of its clauses' vectors; ``whole``: embedded again as a whole);
     ``reuse`` is how many recent distinct texts' results are kept for duplicates;
     ``corrections`` teaches the models from the labels given in the product too
-    (:mod:`smokejumper.text.labels`). ``adapt`` > 0 lets the untaught ``embedding``
-    sentiment model and ``hybrid`` theme tagger learn the workspace's own language first,
-    from a sample of up to that many of its texts (no label read; see :func:`adapt_models`).
+    (:mod:`smokejumper.text.labels`). ``adapt`` > 0 lets the ``embedding`` or ``setfit``
+    sentiment model and the untaught ``hybrid`` theme tagger learn the workspace's own
+    language first, from a sample of up to that many of its texts (no label read; see
+    :func:`adapt_models`).
 
     >>> EnrichmentRequest().sources
     ('responses', 'interactions')
@@ -298,8 +299,9 @@ def build_models(request: EnrichmentRequest, taxonomy: Taxonomy | None,
 
 
 def adaptable_models(models: EnrichmentModels) -> list[Any]:
-    """The run's untaught models that can learn from unlabelled texts: the ``embedding``
-    sentiment model on its shipped head, the ``hybrid`` theme tagger."""
+    """The run's models that can learn from unlabelled texts: the ``embedding`` sentiment
+    model (taught, or on its shipped head), the taught ``setfit`` model, the untaught
+    ``hybrid`` theme tagger."""
     return [model for model in (models.sentiment, models.themes)
             if getattr(model, "can_adapt", False)]
 
@@ -307,9 +309,11 @@ def adaptable_models(models: EnrichmentModels) -> list[Any]:
 def adapt_models(models: EnrichmentModels, texts: Sequence[str],
                  reporter: Reporter | None = None) -> int:
     """Let the :func:`adaptable_models` adapt to ``texts``, redacted first as every text
-    the models see is. Taught models are left as they are: examples beat pseudo-labels.
-    Their versions then name the texts adapted to, so the same sample gives the same
-    version (a re-run is cached) and another sample re-enriches. A model that cannot
+    the models see is. An untaught model learns from its own surest labels; a taught one
+    learns no pseudo-label (examples beat them) but reads each text with its nearest
+    texts of the sample. Their versions then name the texts adapted to, so the same
+    sample gives the same version (a re-run is cached) and another sample re-enriches.
+    A model that cannot
     adapt to these texts (its own labels for them all agree) is left as it is, with a
     warning. Returns how many texts the models adapted to (0: none did); the time it
     took is kept as ``models.adapt_seconds`` (the run's ``seconds`` count the enrichment

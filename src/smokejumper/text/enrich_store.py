@@ -120,13 +120,17 @@ def text_hash_expr(column: ir.StringValue, engine: str) -> ir.StringValue:
     return fallback(column) if fallback else column.hexdigest("sha256")
 
 
+def has_text(column: ir.StringValue) -> ir.BooleanValue:
+    """Whether a text counts: not NULL, not only blanks."""
+    return column.notnull() & (column.strip().length() > 0)
+
+
 def source_texts(store: AnalyticsStore, source: str) -> ir.Table:
     """``text_id`` and ``text`` of a source's rows whose text is not empty."""
     id_column, text_column = SOURCES[source]
     table = store.table(source)
-    text = table[text_column]
-    return table.filter(text.notnull() & (text.strip().length() > 0)).select(
-        text_id=table[id_column], text=text)
+    return table.filter(has_text(table[text_column])).select(
+        text_id=table[id_column], text=table[text_column])
 
 
 class StoreTextReader:
@@ -134,8 +138,9 @@ class StoreTextReader:
 
     While the pages are read (and the results written), an embedded engine's memory is
     capped at ``engine_memory_mib`` MiB, or eight times the first page's bytes if that is
-    more (:meth:`AnalyticsStore.engine_memory`; None: no cap), so a run's peak memory does
-    not grow with the number of texts.
+    more (:meth:`AnalyticsStore.engine_memory`; None: no cap), and its checkpoints write
+    the appended results without merging row groups (:meth:`AnalyticsStore.
+    streaming_appends`), so a run's peak memory does not grow with the number of texts.
     """
 
     def __init__(self, store: AnalyticsStore,
@@ -162,14 +167,15 @@ class StoreTextReader:
         # The first page runs uncapped and sizes the cap: a page needs about five times its
         # bytes in DuckDB (long transcripts), so the cap is the larger of the floor and
         # eight times the first page. The consumer writes each page's results while this
-        # generator waits inside the block, so the cap covers the reads and the writes.
-        pages = self._pages(source, model_version, size)
-        first = next(pages, None)
-        if first is None:
-            return
-        yield first
-        with self.store.engine_memory(self._cap(first)):
-            yield from pages
+        # generator waits inside the blocks, so they cover the reads and the writes.
+        with self.store.streaming_appends():
+            pages = self._pages(source, model_version, size)
+            first = next(pages, None)
+            if first is None:
+                return
+            yield first
+            with self.store.engine_memory(self._cap(first)):
+                yield from pages
 
     def _cap(self, page: list[TextRow]) -> str | None:
         if self.engine_memory_mib is None:
@@ -178,19 +184,41 @@ class StoreTextReader:
         return f"{max(self.engine_memory_mib, -(-8 * page_bytes // 2**20))}MiB"
 
     def _pages(self, source: str, model_version: str, size: int) -> Iterator[list[TextRow]]:
+        """Pages of ``size`` texts (the last one shorter), from :meth:`_rows`."""
+        pending: list[TextRow] = []
+        for rows in self._rows(source, model_version, size):
+            pending.extend(rows)
+            while len(pending) >= size:
+                yield pending[:size]
+                pending = pending[size:]
+        if pending:
+            yield pending
+
+    def _rows(self, source: str, model_version: str, size: int) -> Iterator[list[TextRow]]:
+        """The texts of the next ``size`` rows of the source by id, again and again.
+
+        The limit comes before the test for an empty text, so a query reads ``size`` rows
+        after ``last`` (the engine stops its ordered scan there) instead of testing every
+        row after ``last``, which made each page's cost grow with the table. Rows without
+        a text come back with no hash and are left out here.
+        """
         import ibis
 
-        last: str | None = None
+        id_column, text_column = SOURCES[source]
+        table = self.store.table(source)
         done = self._done(source, model_version)
+        last: str | None = None
         while True:
-            page = self._texts(source)
+            page = table.select(text_id=table[id_column], text=table[text_column])
             if last is not None:
                 page = page.filter(page.text_id > last)
                 done_here = done.filter(done.text_id > last)
             else:
                 done_here = done
             page = page.order_by("text_id").limit(size)
-            page = page.mutate(text_hash=text_hash_expr(page.text, self.store.kind))
+            page = page.mutate(text_hash=ibis.ifelse(
+                has_text(page.text), text_hash_expr(page.text, self.store.kind),
+                ibis.null(str)))
             marked = done_here.mutate(_done=ibis.literal(1))
             joined = page.left_join(marked, [page.text_id == marked.text_id,
                                              page.text_hash == marked.text_hash])
@@ -202,14 +230,18 @@ class StoreTextReader:
             if result.num_rows == 0:
                 return
             rows: dict[str, TextRow] = {}
+            ids: set[str] = set()
             for text_id, digest, text in zip(*(result.column(c).to_pylist()
                                                for c in ("text_id", "text_hash", "text")),
                                              strict=True):
+                ids.add(text_id)
+                if digest is None:  # no text
+                    continue
                 if text_id not in rows or text is None:  # a duplicate stored row: cached
                     rows[text_id] = TextRow(text_id, digest, text)
             yield list(rows.values())
             last = result.column("text_id")[result.num_rows - 1].as_py()
-            if len(rows) < size:
+            if len(ids) < size:
                 return
 
 

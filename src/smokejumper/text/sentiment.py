@@ -27,7 +27,11 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from smokejumper.errors import MissingDependencyError, TextError
 from smokejumper.text._optional import optional_import
 from smokejumper.text.evaluate import EvaluationReport, cross_validate
-from smokejumper.text.sentiment_adapt import AdaptationConfig, SentimentAdaptation
+from smokejumper.text.sentiment_adapt import (
+    AdaptationConfig,
+    SentimentAdaptation,
+    TaughtAdaptation,
+)
 from smokejumper.text.social import VERSION as SOCIAL_VERSION
 from smokejumper.text.social import model_text
 
@@ -331,17 +335,22 @@ class EmbeddingSentimentModel:
         self.config = config or EmbeddingClassifierConfig()
         self._classifier: Any = None
         self._adaptation: SentimentAdaptation | None = None
+        self._taught_adaptation: TaughtAdaptation | None = None
         self._taught_on = ""
         self._vader = lexicon_model(self.config.lexicon_features)
 
     @property
     def version(self) -> str:
+        settings = hashlib.sha256(repr(self.config).encode()).hexdigest()[:6]
+        if self._classifier is not None:
+            taught = self._taught_on
+            if self._taught_adaptation is not None:
+                taught = f"{taught}:{self._taught_adaptation.tag}-{settings}"
+            return f"embedding-lr:{self.embedder.model_id}:{SOCIAL_VERSION}:{taught}"
         untaught = f"head-{self._head().digest}" if self._uses_head() else "untaught"
         if self._adaptation is not None:  # what it learnt from, and with which settings
-            settings = hashlib.sha256(repr(self.config).encode()).hexdigest()[:6]
             untaught = f"{untaught}:{self._adaptation.tag}-{settings}"
-        return (f"embedding-lr:{self.embedder.model_id}:{SOCIAL_VERSION}:"
-                f"{untaught if self._classifier is None else self._taught_on}")
+        return f"embedding-lr:{self.embedder.model_id}:{SOCIAL_VERSION}:{untaught}"
 
     def _uses_head(self) -> bool:
         """Untaught on the bundled model: the shipped head was fitted on its embeddings."""
@@ -358,12 +367,15 @@ class EmbeddingSentimentModel:
     @property
     def is_adapted(self) -> bool:
         """Whether :meth:`adapt` has run (and no teaching since)."""
-        return self._adaptation is not None and self._classifier is None
+        if self._classifier is not None:
+            return self._taught_adaptation is not None
+        return self._adaptation is not None
 
     @property
     def can_adapt(self) -> bool:
-        """Whether :meth:`adapt` would learn anything: untaught, on the shipped head."""
-        return self._classifier is None and self._uses_head()
+        """Whether :meth:`adapt` would learn anything: taught, or untaught on the shipped
+        head."""
+        return self._classifier is not None or self._uses_head()
 
     def _lexicon_columns(self) -> int:
         """How many lexicon scores follow the embedding in :meth:`features` (the head
@@ -390,21 +402,35 @@ class EmbeddingSentimentModel:
         embeddings, and each text's scores then mix the regression's, the head's and
         those of its nearest texts of the pool (:mod:`smokejumper.text.sentiment_adapt`;
         settings: ``config.adaptation``). The texts are usually the ones about to be
-        scored: a workspace's own comments, tickets or posts. A taught model, or one on an
-        embedding model of its own (no head), is left as it is.
+        scored: a workspace's own comments, tickets or posts. An untaught model on an
+        embedding model of its own (no head) is left as it is.
 
         On tweets to and about companies that no setting was chosen on, this lifts
         macro-F1 well above the head's; on review sentences, the head's own domain, it
         changes little (figures in docs/text.md).
+
+        A taught model learns no pseudo-label (its examples beat them): its scores of a
+        text are averaged with its scores of the text's nearest texts of the pool
+        (:class:`~smokejumper.text.sentiment_adapt.TaughtAdaptation`).
         """
         if not self.can_adapt or len(texts) == 0:
             return self
         features = self.features(texts)
+        if self._classifier is not None:
+            self._taught_adaptation = TaughtAdaptation.learn(
+                texts, self._embedding_part(features), self._classifier.predict_proba(features),
+                self.config.adaptation)
+            return self
         head = self._head()
         self._adaptation = SentimentAdaptation.learn(
             texts, features[:, :-LEXICON_COLUMNS], head.probabilities(features), head.classes,
             self._new_classifier, self.config.adaptation)
         return self
+
+    def _embedding_part(self, features: np.ndarray) -> np.ndarray:
+        """The embeddings in :meth:`features` (without the lexicon scores)."""
+        columns = self._lexicon_columns()
+        return features[:, :-columns] if columns else features
 
     def _untaught_probabilities(self, features: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """The head's probabilities, or the adapted ones once adapted."""
@@ -425,6 +451,7 @@ class EmbeddingSentimentModel:
         classifier.fit(self.features(texts), labels)
         self._classifier = classifier
         self._adaptation = None  # examples beat pseudo-labels
+        self._taught_adaptation = None
         digest = hashlib.sha256()
         for text, label in zip(texts, labels, strict=True):
             digest.update(f"{label}\t{text}\n".encode())
@@ -454,7 +481,12 @@ class EmbeddingSentimentModel:
         if self._classifier is None:
             return scores_from_probabilities(*self._untaught_probabilities(
                 self.features(texts)))
-        return scores_from_probabilities(self._classifier.predict_proba(self.features(texts)),
+        features = self.features(texts)
+        probabilities = self._classifier.predict_proba(features)
+        if self._taught_adaptation is not None:
+            probabilities = self._taught_adaptation.probabilities(
+                self._embedding_part(features), probabilities)
+        return scores_from_probabilities(probabilities,
                                          [str(c) for c in self._classifier.classes_])
 
 

@@ -87,6 +87,48 @@ def blend_with_head(classifier: Any, classes: Sequence[str], vectors: np.ndarray
 
 
 @dataclass(frozen=True)
+class PoolNeighbourhood:
+    """A pool of texts (unit embeddings) with class probabilities, to read a text by the
+    texts most like it (step 4).
+
+    ``size`` is how many pool texts a neighbourhood holds: ``adapt_neighbours``, at most a
+    tenth of the pool (0: none, under 10 texts).
+    """
+
+    vectors: np.ndarray
+    probabilities: np.ndarray
+    size: int
+
+    @classmethod
+    def of(cls, vectors: np.ndarray, probabilities: np.ndarray,
+           config: AdaptationConfig) -> PoolNeighbourhood:
+        """The pool of ``vectors`` (made unit length) and their ``probabilities``."""
+        return cls(unit_rows(vectors), probabilities,
+                   min(config.adapt_neighbours, len(vectors) // 10))
+
+    def mean(self, vectors: np.ndarray) -> np.ndarray:
+        """Per row of ``vectors``, the mean probabilities of its ``size`` most similar
+        pool texts (cosine)."""
+        import numpy as np
+
+        units = unit_rows(vectors)
+        k = self.size
+        out = np.empty((len(units), self.probabilities.shape[1]), dtype=np.float64)
+        for start in range(0, len(units), SIMILARITY_ROWS):
+            similarity = units[start:start + SIMILARITY_ROWS] @ self.vectors.T
+            nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+            out[start:start + SIMILARITY_ROWS] = self.probabilities[nearest].mean(axis=1)
+        return out
+
+    def smooth(self, vectors: np.ndarray, own: np.ndarray, weight: float) -> np.ndarray:
+        """``weight`` times :meth:`mean` plus the rest times ``own`` (the texts' own
+        probabilities, columns as the pool's); ``own`` when there is no neighbourhood."""
+        if weight == 0 or self.size == 0:
+            return own
+        return weight * self.mean(vectors) + (1.0 - weight) * own
+
+
+@dataclass(frozen=True)
 class SentimentAdaptation:
     """What was learnt from one pool of unlabelled texts (see the module docstring)."""
 
@@ -123,30 +165,48 @@ class SentimentAdaptation:
 
     @property
     def neighbours(self) -> int:
-        """How many pool texts a text's neighbourhood holds: ``adapt_neighbours``, at most
-        a tenth of the pool (0: no neighbourhood)."""
-        return min(self.config.adapt_neighbours, len(self.pool_vectors) // 10)
+        """How many pool texts a text's neighbourhood holds (0: none)."""
+        return self.neighbourhood.size
 
-    def neighbourhood(self, vectors: np.ndarray) -> np.ndarray:
-        """Step 4's other half: per row, the mean adapted probabilities of its most
-        similar pool texts."""
-        import numpy as np
-
-        units = unit_rows(vectors)
-        k = self.neighbours
-        out = np.empty((len(units), self.pool_probabilities.shape[1]), dtype=np.float64)
-        for start in range(0, len(units), SIMILARITY_ROWS):
-            similarity = units[start:start + SIMILARITY_ROWS] @ self.pool_vectors.T
-            nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-            out[start:start + SIMILARITY_ROWS] = self.pool_probabilities[nearest].mean(axis=1)
-        return out
+    @property
+    def neighbourhood(self) -> PoolNeighbourhood:
+        """The pool's texts with their adapted probabilities (step 4)."""
+        return PoolNeighbourhood.of(self.pool_vectors, self.pool_probabilities, self.config)
 
     def probabilities(self, vectors: np.ndarray, head_probabilities: np.ndarray) -> np.ndarray:
         """Adapted probabilities of texts (embeddings, head probabilities), columns as
         ``classes``."""
-        weight = self.config.neighbour_weight
         own = blend_with_head(self.classifier, self.classes, vectors, head_probabilities,
                               self.config.adapt_blend)
-        if weight == 0 or self.neighbours == 0:
-            return own
-        return weight * self.neighbourhood(vectors) + (1.0 - weight) * own
+        return self.neighbourhood.smooth(vectors, own, self.config.neighbour_weight)
+
+
+@dataclass(frozen=True)
+class TaughtAdaptation:
+    """Step 4 for a taught model: a text's probabilities are averaged (weight
+    ``neighbour_weight``) with the taught model's probabilities of its
+    ``adapt_neighbours`` most similar texts of the pool. Nothing is learnt from
+    pseudo-labels: the examples beat them."""
+
+    neighbourhood: PoolNeighbourhood
+    config: AdaptationConfig
+    digest: str
+
+    @classmethod
+    def learn(cls, texts: Sequence[str], vectors: np.ndarray, probabilities: np.ndarray,
+              config: AdaptationConfig | None = None) -> TaughtAdaptation:
+        """The pool of ``texts``: their embeddings and the taught model's probabilities."""
+        config = config or AdaptationConfig()
+        return cls(PoolNeighbourhood.of(vectors, probabilities, config), config,
+                   pool_digest(texts))
+
+    @property
+    def tag(self) -> str:
+        """``near-<digest of the texts>-<neighbours>-<weight>`` for the model version."""
+        return f"near-{self.digest}-{self.config.adapt_neighbours}-" \
+               f"{self.config.neighbour_weight:g}"
+
+    def probabilities(self, vectors: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """The taught probabilities ``own`` of texts (embeddings ``vectors``), read with
+        their neighbours'."""
+        return self.neighbourhood.smooth(vectors, own, self.config.neighbour_weight)

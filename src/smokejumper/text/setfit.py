@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from smokejumper.errors import TextError
@@ -39,6 +39,7 @@ from smokejumper.text.sentiment import (
     new_logistic_regression,
     scores_from_probabilities,
 )
+from smokejumper.text.sentiment_adapt import AdaptationConfig, TaughtAdaptation
 from smokejumper.text.social import VERSION as SOCIAL_VERSION
 from smokejumper.text.social import model_text
 
@@ -83,6 +84,7 @@ class SetFitConfig:
     tuning_examples: int = 600
     cv_tuned_folds: int = 1
     seed: int = 0
+    adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -246,6 +248,7 @@ class SetFitSentimentModel:
         self._encoder: Any = None
         self._classifier: Any = None
         self._taught_on = ""
+        self._adaptation: TaughtAdaptation | None = None
         self._vader = lexicon_model(self.config.lexicon_features)
 
     @classmethod
@@ -258,13 +261,42 @@ class SetFitSentimentModel:
 
     @property
     def version(self) -> str:
+        adapted = f":{self._adaptation.tag}" if self._adaptation is not None else ""
         return (f"setfit:{self.embedder.model_id}:{self.config.digest}:{SOCIAL_VERSION}:"
-                f"{self._taught_on or 'untaught'}")
+                f"{self._taught_on or 'untaught'}{adapted}")
 
     @property
     def is_taught(self) -> bool:
         """Whether :meth:`fit` has run."""
         return self._classifier is not None
+
+    @property
+    def can_adapt(self) -> bool:
+        """Whether :meth:`adapt` would learn anything: once taught."""
+        return self.is_taught
+
+    @property
+    def is_adapted(self) -> bool:
+        """Whether :meth:`adapt` has run since the last teaching."""
+        return self._adaptation is not None
+
+    def adapt(self, texts: Sequence[str]) -> SetFitSentimentModel:
+        """Read each text with its nearest texts of this pool (unlabelled; usually the
+        texts about to be scored): its probabilities are averaged with the taught model's
+        probabilities of its ``adapt_neighbours`` most similar pool texts, similar as the
+        untuned embedding model sees them (:class:`~smokejumper.text.sentiment_adapt.
+        TaughtAdaptation`; settings: ``config.adaptation``). Untaught, it is left as it is.
+        """
+        if not self.can_adapt or len(texts) == 0:
+            return self
+        probabilities = self._classifier.predict_proba(self._features(self._encoder, texts))
+        self._adaptation = TaughtAdaptation.learn(texts, self._untuned_vectors(texts),
+                                                  probabilities, self.config.adaptation)
+        return self
+
+    def _untuned_vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """The texts as the embedding model reads them before tuning."""
+        return self.embedder.encode([model_text(text) for text in texts])
 
     def _tuned_copy(self, texts: Sequence[str], labels: Sequence[str]) -> Any:
         model = copy.deepcopy(self.embedder.model)
@@ -299,6 +331,7 @@ class SetFitSentimentModel:
         """Tune a copy of the embedding model and fit the regression; returns itself."""
         normalised = checked_sentiment_labels(texts, labels)
         self._encoder, self._classifier = self._fit_on(texts, normalised)
+        self._adaptation = None
         digest = hashlib.sha256()
         for text, label in zip(texts, normalised, strict=True):
             digest.update(f"{label}\t{text}\n".encode())
@@ -338,5 +371,8 @@ class SetFitSentimentModel:
         if len(texts) == 0:
             return []
         probabilities = self._classifier.predict_proba(self._features(self._encoder, texts))
+        if self._adaptation is not None:
+            probabilities = self._adaptation.probabilities(self._untuned_vectors(texts),
+                                                           probabilities)
         return scores_from_probabilities(probabilities,
                                          [str(c) for c in self._classifier.classes_])

@@ -152,9 +152,10 @@ def run_text_evaluation(request: TextEvaluationRequest,
                         reporter: Reporter | None = None) -> dict[str, Any]:
     """Evaluate (and optionally teach) a text model; a JSON-ready result.
 
-    Keys: task, model, model_version, taught, adapted (texts an untaught model learnt
-    from without their labels, see :meth:`HybridThemeTagger.adapt` and
-    :meth:`EmbeddingSentimentModel.adapt`, else None), n,
+    Keys: task, model, model_version, taught, adapted (texts the model learnt from
+    without their labels, see :meth:`HybridThemeTagger.adapt`,
+    :meth:`EmbeddingSentimentModel.adapt` and :meth:`SetFitSentimentModel.adapt`, else
+    None), n,
     accuracy, macro_f1, per_class_f1, support, and training (n, folds, accuracy, macro_f1
     of k-fold on the training file) or None.
     """
@@ -215,7 +216,7 @@ def run_text_evaluation(request: TextEvaluationRequest,
             model.fit(list(train.texts), list(train.labels))
 
     adapted = None
-    if train is None and request.adapt and hasattr(model, "adapt"):
+    if request.adapt and getattr(model, "can_adapt", False):
         try:
             with reporter.progress(f"adapting {name} to {len(test.texts)} unlabelled texts"):
                 model.adapt(list(test.texts))
