@@ -301,6 +301,23 @@ def test_pages_stay_full_when_many_rows_have_no_text(workspace: Path, tmp_path: 
     assert reader.sizes[:-1] == [7] * (len(reader.sizes) - 1)
 
 
+def test_an_id_stored_twice_in_the_source_does_not_end_the_paging(workspace: Path) -> None:
+    # ingest keys the ids, but a table loaded by other means may repeat one: its page
+    # holds fewer distinct texts than asked, and the rows after it must still be read
+    with Workspace(workspace) as ws:
+        con = ws.analytics.raw
+        first = con.execute("SELECT min(response_id) FROM responses "
+                            "WHERE length(trim(comment)) > 0").fetchone()[0]
+        con.execute("INSERT INTO responses SELECT * FROM responses WHERE response_id = ?",
+                    [first])
+        summary = ws.text.enrich(source="responses", batch_size=2, **LEXICON)
+        stored = con.execute("SELECT count(*), count(DISTINCT text_id) "
+                             "FROM enrichments").fetchone()
+    ids = _texts(workspace).response_id
+    assert len(ids) == ids.nunique() + 1
+    assert summary.enriched == stored[0] == stored[1] == ids.nunique()
+
+
 def test_long_texts_get_a_cap_sized_by_their_first_page(workspace: Path, tmp_path: Path) -> None:
     # 2,000 transcripts of 5 kB run out of memory under 48 MiB in DuckDB; pages of 60
     # texts of 100 kB (6 MB) get 8 x 6 MB instead of the 32 MiB floor

@@ -293,13 +293,13 @@ class AnalyticsStore:
         if len(found) < 2:
             yield
             return
-        con.execute("SET max_vacuum_tasks = 0")
-        con.execute(f"SET checkpoint_threshold = '{checkpoint_every}'")
-        now = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
-        if _bytes(now) > _bytes(found["checkpoint_threshold"]):  # it was lower: keep that
-            con.execute(f"SET checkpoint_threshold = "
-                        f"'{_restorable(found['checkpoint_threshold'])}'")
         try:
+            con.execute("SET max_vacuum_tasks = 0")
+            con.execute(f"SET checkpoint_threshold = '{checkpoint_every}'")
+            now = con.execute("SELECT current_setting('checkpoint_threshold')").fetchone()[0]
+            if _bytes(now) > _bytes(found["checkpoint_threshold"]):  # it was lower: keep it
+                con.execute(f"SET checkpoint_threshold = "
+                            f"'{_restorable(found['checkpoint_threshold'])}'")
             yield
         finally:
             con.execute(f"SET checkpoint_threshold = "

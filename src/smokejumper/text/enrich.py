@@ -30,8 +30,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -502,36 +502,49 @@ def run_enrichment(reader: TextReader, writer: EnrichmentWriter, models: Enrichm
                 read += counts[source][0]
                 cached += counts[source][0]
                 continue
-            for page in reader.pages(source, version, request.batch_size):
-                if len(page) > request.batch_size:
-                    raise TextError(f"the reader returned {len(page)} texts for a batch of "
-                                    f"{request.batch_size}")
-                batch: list[TextRow] = []
-                for row in page:
-                    if row.cached:
+            with closed_after(reader.pages(source, version, request.batch_size)) as pages:
+                for page in pages:
+                    if len(page) > request.batch_size:
+                        raise TextError(f"the reader returned {len(page)} texts for a batch of "
+                                        f"{request.batch_size}")
+                    batch: list[TextRow] = []
+                    for row in page:
+                        if row.cached:
+                            read += 1
+                            cached += 1
+                            continue
+                        if request.limit is not None and enriched + len(batch) >= request.limit:
+                            limit_reached = True
+                            break
                         read += 1
-                        cached += 1
-                        continue
-                    if request.limit is not None and enriched + len(batch) >= request.limit:
-                        limit_reached = True
+                        batch.append(row)
+                    if batch:
+                        new, themes = _enrich_batch(batch, source, version, models, writer,
+                                                    reuse, request.reuse)
+                        computed += new
+                        theme_rows += themes
+                        enriched += len(batch)
+                        progress.advance(len(batch))
+                    if limit_reached:
                         break
-                    read += 1
-                    batch.append(row)
-                if batch:
-                    new, themes = _enrich_batch(batch, source, version, models, writer,
-                                                reuse, request.reuse)
-                    computed += new
-                    theme_rows += themes
-                    enriched += len(batch)
-                    progress.advance(len(batch))
-                if limit_reached:
-                    break
     seconds = clock() - started
     return EnrichmentSummary(
         sources=request.sources, model_version=version, models=components, read=read,
         enriched=enriched, cached=cached, computed=computed, theme_rows=theme_rows,
         pending=pending_total - enriched, seconds=seconds, limit_reached=limit_reached,
         device=_device(models), adapted=models.adapted, adapt_seconds=models.adapt_seconds)
+
+
+@contextmanager
+def closed_after(pages: Iterator[list[TextRow]]) -> Iterator[Iterator[list[TextRow]]]:
+    """``pages``, closed however the loop over them ends (a generator's ``close``), so a
+    reader's engine settings are set back at once, not when the garbage is collected."""
+    try:
+        yield pages
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
 
 
 def _enrich_batch(batch: Sequence[TextRow], source: str, version: str,

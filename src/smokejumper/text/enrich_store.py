@@ -230,18 +230,18 @@ class StoreTextReader:
             if result.num_rows == 0:
                 return
             rows: dict[str, TextRow] = {}
-            ids: set[str] = set()
             for text_id, digest, text in zip(*(result.column(c).to_pylist()
                                                for c in ("text_id", "text_hash", "text")),
                                              strict=True):
-                ids.add(text_id)
                 if digest is None:  # no text
                     continue
                 if text_id not in rows or text is None:  # a duplicate stored row: cached
                     rows[text_id] = TextRow(text_id, digest, text)
             yield list(rows.values())
             last = result.column("text_id")[result.num_rows - 1].as_py()
-            if len(ids) < size:
+            # fewer rows than asked: the source is read to its end (rows of an id stored
+            # twice only add rows; the source's ids are unique, as ingest keys them)
+            if result.num_rows < size:
                 return
 
 

@@ -341,14 +341,14 @@ class EmbeddingSentimentModel:
 
     @property
     def version(self) -> str:
-        settings = hashlib.sha256(repr(self.config).encode()).hexdigest()[:6]
         if self._classifier is not None:
             taught = self._taught_on
-            if self._taught_adaptation is not None:
-                taught = f"{taught}:{self._taught_adaptation.tag}-{settings}"
+            if self._taught_adaptation is not None:  # its tag names the settings it reads
+                taught = f"{taught}:{self._taught_adaptation.tag}"
             return f"embedding-lr:{self.embedder.model_id}:{SOCIAL_VERSION}:{taught}"
         untaught = f"head-{self._head().digest}" if self._uses_head() else "untaught"
         if self._adaptation is not None:  # what it learnt from, and with which settings
+            settings = hashlib.sha256(repr(self.config).encode()).hexdigest()[:6]
             untaught = f"{untaught}:{self._adaptation.tag}-{settings}"
         return f"embedding-lr:{self.embedder.model_id}:{SOCIAL_VERSION}:{untaught}"
 
@@ -377,21 +377,24 @@ class EmbeddingSentimentModel:
         head."""
         return self._classifier is not None or self._uses_head()
 
-    def _lexicon_columns(self) -> int:
-        """How many lexicon scores follow the embedding in :meth:`features` (the head
-        always reads four: zeros without vaderSentiment)."""
-        return 0 if self._vader is None and not self._uses_head() else LEXICON_COLUMNS
+    def _lexicon_columns(self, head: bool) -> int:
+        """How many lexicon scores follow the embedding in :meth:`features`: the head
+        always reads four (zeros without vaderSentiment); a taught regression four when
+        VADER is configured and installed, else none."""
+        return LEXICON_COLUMNS if head or self._vader is not None else 0
 
-    def features(self, texts: Sequence[str]) -> np.ndarray:
+    def features(self, texts: Sequence[str], head: bool | None = None) -> np.ndarray:
         """The classifier's input: embeddings of the texts as models read them
         (:func:`~smokejumper.text.social.model_text`), plus lexicon scores when
-        configured."""
+        configured. ``head``: in the shipped head's layout, or a taught regression's
+        (default: the one the model scores with now)."""
         import numpy as np
 
+        head = self._uses_head() if head is None else head
         # a text that model_text changes misses the clause vectors enrichment serves for
         # its raw text and is embedded as a whole, like the texts the head learnt from
         vectors = self.embedder.encode([model_text(text) for text in texts])
-        if not self._lexicon_columns():
+        if not self._lexicon_columns(head):
             return vectors
         return np.hstack([vectors, lexicon_features(self._vader, texts)])
 
@@ -428,8 +431,8 @@ class EmbeddingSentimentModel:
         return self
 
     def _embedding_part(self, features: np.ndarray) -> np.ndarray:
-        """The embeddings in :meth:`features` (without the lexicon scores)."""
-        columns = self._lexicon_columns()
+        """The embeddings in a taught regression's :meth:`features` (no lexicon scores)."""
+        columns = self._lexicon_columns(head=False)
         return features[:, :-columns] if columns else features
 
     def _untaught_probabilities(self, features: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -448,7 +451,7 @@ class EmbeddingSentimentModel:
         """Teach the classifier on labelled texts (labels normalised to the three classes)."""
         labels = checked_sentiment_labels(texts, labels)
         classifier = self._new_classifier()
-        classifier.fit(self.features(texts), labels)
+        classifier.fit(self.features(texts, head=False), labels)
         self._classifier = classifier
         self._adaptation = None  # examples beat pseudo-labels
         self._taught_adaptation = None
@@ -462,7 +465,7 @@ class EmbeddingSentimentModel:
                        folds: int = 5) -> EvaluationReport:
         """k-fold accuracy and F1 of teaching on these examples (embeds them once)."""
         labels = checked_sentiment_labels(texts, labels)
-        features = self.features(texts)
+        features = self.features(texts, head=False)
 
         def fit_predict(train: Sequence[int], test: Sequence[int]) -> list[str]:
             classifier = self._new_classifier()

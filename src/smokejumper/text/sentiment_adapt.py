@@ -134,8 +134,7 @@ class SentimentAdaptation:
 
     classifier: Any
     classes: tuple[str, ...]
-    pool_vectors: np.ndarray
-    pool_probabilities: np.ndarray
+    neighbourhood: PoolNeighbourhood
     config: AdaptationConfig
     digest: str
 
@@ -155,8 +154,8 @@ class SentimentAdaptation:
         classifier.fit(vectors[chosen], [classes[int(best[i])] for i in chosen])
         pool = blend_with_head(classifier, classes, vectors, head_probabilities,
                                config.adapt_blend)
-        return cls(classifier, tuple(classes), unit_rows(vectors), pool, config,
-                   pool_digest(texts))
+        return cls(classifier, tuple(classes), PoolNeighbourhood.of(vectors, pool, config),
+                   config, pool_digest(texts))
 
     @property
     def tag(self) -> str:
@@ -169,9 +168,9 @@ class SentimentAdaptation:
         return self.neighbourhood.size
 
     @property
-    def neighbourhood(self) -> PoolNeighbourhood:
-        """The pool's texts with their adapted probabilities (step 4)."""
-        return PoolNeighbourhood.of(self.pool_vectors, self.pool_probabilities, self.config)
+    def pool_probabilities(self) -> np.ndarray:
+        """The adapted probabilities of the pool's texts, columns as ``classes``."""
+        return self.neighbourhood.probabilities
 
     def probabilities(self, vectors: np.ndarray, head_probabilities: np.ndarray) -> np.ndarray:
         """Adapted probabilities of texts (embeddings, head probabilities), columns as
@@ -195,10 +194,16 @@ class TaughtAdaptation:
     @classmethod
     def learn(cls, texts: Sequence[str], vectors: np.ndarray, probabilities: np.ndarray,
               config: AdaptationConfig | None = None) -> TaughtAdaptation:
-        """The pool of ``texts``: their embeddings and the taught model's probabilities."""
+        """The pool of ``texts``: their embeddings and the taught model's probabilities.
+        A pool under 10 texts, or a ``neighbour_weight`` of 0, would change nothing: an
+        error."""
         config = config or AdaptationConfig()
-        return cls(PoolNeighbourhood.of(vectors, probabilities, config), config,
-                   pool_digest(texts))
+        neighbourhood = PoolNeighbourhood.of(vectors, probabilities, config)
+        if neighbourhood.size == 0 or config.neighbour_weight == 0:
+            raise TextError(f"reading a taught model's texts with their neighbours needs a "
+                            f"pool of at least 10 texts and a neighbour_weight above 0 "
+                            f"(here {len(texts)} texts, weight {config.neighbour_weight:g})")
+        return cls(neighbourhood, config, pool_digest(texts))
 
     @property
     def tag(self) -> str:

@@ -50,8 +50,8 @@ class TextService:
                writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Enrich the texts not yet enriched under this model version (see
         :mod:`smokejumper.text.enrich`); ``corrections`` teaches the models from the labels
-        given with :meth:`label` first; ``adapt`` > 0 adapts the untaught models to a sample
-        of up to that many of the workspace's texts first (:func:`adapt_models`);
+        given with :meth:`label` first; ``adapt`` > 0 adapts the models to a sample of up
+        to that many of the workspace's texts first (:func:`adapt_models`);
         ``reader``/``writer`` replace the store's."""
         request = EnrichmentRequest(source=source, model=model, themes=themes,
                                     batch_size=batch_size, limit=limit, device=device,

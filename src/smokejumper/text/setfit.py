@@ -106,8 +106,10 @@ class SetFitConfig:
 
     @property
     def digest(self) -> str:
-        """A short hash of every setting (part of the model version)."""
-        return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:8]
+        """A short hash of every setting but ``adaptation`` (part of the model version; an
+        adapted model's version names the adaptation's settings itself)."""
+        settings = {name: value for name, value in asdict(self).items() if name != "adaptation"}
+        return hashlib.sha256(repr(sorted(settings.items())).encode()).hexdigest()[:8]
 
 
 def contrastive_pairs(labels: Sequence[str], pairs_per_example: int,
