@@ -253,7 +253,7 @@ def test_adapting_learns_from_unlabelled_texts_and_names_them_in_the_version(emb
     assert adapted.is_adapted and not adapted.is_taught
     assert adapted.version.startswith(before + ":adapted-")
     assert "-0.1-0.5-3-0.5-" in adapted.version
-    assert adapted._adaptation.neighbours == 3  # min(3, a tenth of the 30 texts)
+    assert adapted._adaptation.neighbourhood.size == 3  # min(3, a tenth of the 30 texts)
     # the same texts give the same version (a re-run is cached); others another one
     assert EmbeddingSentimentModel(embedder, config).adapt(ADAPT_POOL).version == \
         adapted.version
@@ -314,8 +314,8 @@ def test_a_pool_of_one_label_or_under_ten_texts() -> None:
     mixed = np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7]] * 4)
     small = SentimentAdaptation.learn([str(i) for i in range(8)], vectors, mixed, classes,
                                       LogisticRegression)
-    assert small.neighbours == 0  # under 10 texts: no neighbourhood, a text's own only
-    own = small.pool_probabilities
+    assert small.neighbourhood.size == 0  # under 10 texts: no neighbourhood, its own only
+    own = small.neighbourhood.probabilities
     assert np.allclose(small.probabilities(vectors, mixed), own)
 
 

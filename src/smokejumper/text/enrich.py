@@ -313,14 +313,14 @@ def adapt_models(models: EnrichmentModels, texts: Sequence[str],
     learns no pseudo-label (examples beat them) but reads each text with its nearest
     texts of the sample. Their versions then name the texts adapted to, so the same
     sample gives the same version (a re-run is cached) and another sample re-enriches.
-    A model that cannot
-    adapt to these texts (its own labels for them all agree) is left as it is, with a
-    warning. Returns how many texts the models adapted to (0: none did); the time it
-    took is kept as ``models.adapt_seconds`` (the run's ``seconds`` count the enrichment
-    only)."""
+    A model that cannot adapt to these texts is left as it is, with a warning
+    (:func:`~smokejumper.text.self_training.adapt_or_warn`). Returns how many texts the
+    models adapted to (0: none did); the time it took is kept as ``models.adapt_seconds``
+    (the run's ``seconds`` count the enrichment only)."""
     import time
 
     from smokejumper.text.redact import redact
+    from smokejumper.text.self_training import adapt_or_warn
 
     reporter = reporter or SilentReporter()
     candidates = adaptable_models(models)
@@ -332,12 +332,8 @@ def adapt_models(models: EnrichmentModels, texts: Sequence[str],
     with reporter.progress(f"adapting {', '.join(m.name for m in candidates)} to "
                            f"{len(redacted):,} of the workspace's texts"):
         for model in candidates:
-            try:
-                model.adapt(redacted)
-            except TextError as error:
-                reporter.warn(f"{model.name} not adapted: {error}")
-                continue
-            adapted = len(redacted)
+            if adapt_or_warn(model, redacted, reporter):
+                adapted = len(redacted)
     models.adapted = adapted
     models.adapt_seconds = time.perf_counter() - started
     return adapted

@@ -148,9 +148,6 @@ class StoreTextReader:
         self.store = store
         self.engine_memory_mib = engine_memory_mib
 
-    def _texts(self, source: str) -> ir.Table:
-        return source_texts(self.store, source)
-
     def _done(self, source: str, model_version: str) -> ir.Table:
         done = self.store.table(ENRICHMENTS_TABLE)
         return done.filter((done.source_table == source)
@@ -158,7 +155,7 @@ class StoreTextReader:
             "text_id", "text_hash")
 
     def count(self, source: str, model_version: str) -> tuple[int, int]:
-        texts = self._texts(source)
+        texts = source_texts(self.store, source)
         texts = texts.mutate(text_hash=text_hash_expr(texts.text, self.store.kind))
         pending = texts.anti_join(self._done(source, model_version), ["text_id", "text_hash"])
         return int(texts.count().execute()), int(pending.count().execute())

@@ -1,14 +1,19 @@
 """What the models that adapt to unlabelled texts share: which of its own labels a model
-trusts, and the name of the pool of texts it learnt from."""
+trusts, the name of the pool of texts it learnt from, and adapting with a warning instead
+of an error."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from smokejumper.errors import TextError
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from smokejumper.reporter import Reporter
 
 
 def surest_per_label(scores: np.ndarray, share: float) -> list[int]:
@@ -42,3 +47,15 @@ def pool_digest(texts: Sequence[str]) -> str:
     True
     """
     return hashlib.sha256("\n".join(sorted(texts)).encode()).hexdigest()[:12]
+
+
+def adapt_or_warn(model: Any, texts: Sequence[str], reporter: Reporter) -> bool:
+    """``model.adapt(texts)``; a model that cannot adapt to these texts (its own labels for
+    them all agree, too few of them) is left as it is, with a warning. Returns whether it
+    adapted."""
+    try:
+        model.adapt(texts)
+    except TextError as error:
+        reporter.warn(f"{model.name} not adapted: {error}")
+        return False
+    return bool(getattr(model, "is_adapted", True))

@@ -421,18 +421,19 @@ class EmbeddingSentimentModel:
         features = self.features(texts)
         if self._classifier is not None:
             self._taught_adaptation = TaughtAdaptation.learn(
-                texts, self._embedding_part(features), self._classifier.predict_proba(features),
-                self.config.adaptation)
+                texts, self._embedding_part(features, head=False),
+                self._classifier.predict_proba(features), self.config.adaptation)
             return self
         head = self._head()
         self._adaptation = SentimentAdaptation.learn(
-            texts, features[:, :-LEXICON_COLUMNS], head.probabilities(features), head.classes,
-            self._new_classifier, self.config.adaptation)
+            texts, self._embedding_part(features, head=True), head.probabilities(features),
+            head.classes, self._new_classifier, self.config.adaptation)
         return self
 
-    def _embedding_part(self, features: np.ndarray) -> np.ndarray:
-        """The embeddings in a taught regression's :meth:`features` (no lexicon scores)."""
-        columns = self._lexicon_columns(head=False)
+    def _embedding_part(self, features: np.ndarray, head: bool) -> np.ndarray:
+        """The embeddings in :meth:`features` of the head's layout or a taught
+        regression's (without the lexicon scores)."""
+        columns = self._lexicon_columns(head)
         return features[:, :-columns] if columns else features
 
     def _untaught_probabilities(self, features: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -441,8 +442,8 @@ class EmbeddingSentimentModel:
         probabilities = head.probabilities(features)
         if self._adaptation is None:
             return probabilities, list(head.classes)
-        vectors = features[:, :-LEXICON_COLUMNS]  # the head reads them: always there
-        return self._adaptation.probabilities(vectors, probabilities), list(head.classes)
+        return (self._adaptation.probabilities(self._embedding_part(features, head=True),
+                                               probabilities), list(head.classes))
 
     def _new_classifier(self) -> Any:
         return new_logistic_regression(self.config)
@@ -488,7 +489,7 @@ class EmbeddingSentimentModel:
         probabilities = self._classifier.predict_proba(features)
         if self._taught_adaptation is not None:
             probabilities = self._taught_adaptation.probabilities(
-                self._embedding_part(features), probabilities)
+                self._embedding_part(features, head=False), probabilities)
         return scores_from_probabilities(probabilities,
                                          [str(c) for c in self._classifier.classes_])
 

@@ -162,16 +162,6 @@ class SentimentAdaptation:
         """``adapted-<digest of the texts>-<settings>`` for the model version."""
         return f"adapted-{self.digest}-{self.config.tag}"
 
-    @property
-    def neighbours(self) -> int:
-        """How many pool texts a text's neighbourhood holds (0: none)."""
-        return self.neighbourhood.size
-
-    @property
-    def pool_probabilities(self) -> np.ndarray:
-        """The adapted probabilities of the pool's texts, columns as ``classes``."""
-        return self.neighbourhood.probabilities
-
     def probabilities(self, vectors: np.ndarray, head_probabilities: np.ndarray) -> np.ndarray:
         """Adapted probabilities of texts (embeddings, head probabilities), columns as
         ``classes``."""

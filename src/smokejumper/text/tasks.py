@@ -217,13 +217,11 @@ def run_text_evaluation(request: TextEvaluationRequest,
 
     adapted = None
     if request.adapt and getattr(model, "can_adapt", False):
-        try:
-            with reporter.progress(f"adapting {name} to {len(test.texts)} unlabelled texts"):
-                model.adapt(list(test.texts))
-        except TextError as error:
-            reporter.warn(f"{name} not adapted: {error}")
-        else:
-            adapted = len(test.texts) if getattr(model, "is_adapted", True) else None
+        from smokejumper.text.self_training import adapt_or_warn
+
+        with reporter.progress(f"adapting {name} to {len(test.texts)} unlabelled texts"):
+            if adapt_or_warn(model, list(test.texts), reporter):
+                adapted = len(test.texts)
     with reporter.progress(f"scoring {len(test.texts)} texts with {name}"):
         predicted = _predict(request.task, model, list(test.texts))
     result = evaluate_predictions(list(test.labels), predicted)
