@@ -38,6 +38,27 @@ def test_every_incident_spikes_in_its_theme_within_one_week(
         assert alert.after.value > alert.before.value  # the theme's share rose
 
 
+def test_a_theme_spike_counts_the_customers_who_mentioned_the_theme(
+        enriched: tuple[Workspace, list[Any]]) -> None:
+    from smokejumper.metrics.text import ENRICHED_RESPONSES, theme_column
+
+    ws, incidents = enriched
+    incident = incidents[0]
+    until = date.fromisoformat(incident["start"]) + timedelta(weeks=2)
+    alert = next(a for a in ws.smoke.scan(until=until)
+                 if a.segment == incident["segment"]
+                 and a.metric == f"theme_share:{incident['theme']}")
+    window_end = alert.end if alert.end is not None else until
+    rows = ws.table(ENRICHED_RESPONSES).execute()
+    inside = rows[(rows["ts"] >= str(alert.start)) & (rows["ts"] < str(window_end))
+                  & rows["customer_id"].notna()]
+    for key, value in alert.segment.items():
+        inside = inside[inside[key] == value]
+    mentioned = inside[inside[theme_column(incident["theme"])].fillna(False).astype(bool)]
+    assert alert.customers_affected == mentioned["customer_id"].nunique()
+    assert 0 < alert.customers_affected < inside["customer_id"].nunique()
+
+
 def test_the_full_scan_names_each_incident_once_per_signal(
         enriched: tuple[Workspace, list[Any]]) -> None:
     ws, incidents = enriched

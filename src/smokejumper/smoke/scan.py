@@ -222,7 +222,8 @@ def scan_workspace(workspace: Workspace, *, since: TimeLike | None = None,
             kept = [a for a in found
                     if since is None or pd.Timestamp(a.start) >= pd.Timestamp(since)]
             clock = time.perf_counter()
-            alerts.extend(with_customers(workspace, table_name, kept, until))
+            alerts.extend(with_customers(workspace, table_name, kept, until,
+                                         {d.name: d for d in group}))
             engine += time.perf_counter() - clock
             series += len(panel.segments) * len(group)
             periods = max(periods, len(calendar))
