@@ -56,21 +56,18 @@ def smoke_rows(definition: MetricDefinition) -> Condition | None:
     return condition
 
 
-def _smoke_filter(joined: ir.Table, alerts: list[int],
-                  definitions: Mapping[str, MetricDefinition],
-                  metrics: list[str]) -> ir.BooleanValue | None:
-    """Per alert of ``alerts`` (positions; ``metrics`` their metric names), its metric's
-    :func:`smoke_rows` over ``joined`` (one ``or`` of one term per condition)."""
+def _smoke_filter(joined: ir.Table, positions: list[int],
+                  conditions: list[Condition | None]) -> ir.BooleanValue | None:
+    """Per alert at ``positions``, its :func:`smoke_rows` condition (``conditions``, by
+    position) over ``joined``: one ``or`` of one term per distinct condition."""
     by_condition: dict[Condition | None, list[int]] = {}
-    for position, metric in zip(alerts, metrics, strict=True):
-        definition = definitions.get(metric)
-        by_condition.setdefault(smoke_rows(definition) if definition else None,
-                                []).append(position)
+    for position in positions:
+        by_condition.setdefault(conditions[position], []).append(position)
     if list(by_condition) == [None]:
         return None
-    terms = [joined._alert.isin(positions) if condition is None
-             else joined._alert.isin(positions) & bind_condition(condition, joined)
-             for condition, positions in by_condition.items()]
+    terms = [joined._alert.isin(members) if condition is None
+             else joined._alert.isin(members) & bind_condition(condition, joined)
+             for condition, members in by_condition.items()]
     combined = terms[0]
     for term in terms[1:]:
         combined = combined | term
@@ -98,9 +95,10 @@ def with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
     table = workspace.table(table_name)
     if not alerts or "customer_id" not in table.columns:
         return alerts
-    definitions = definitions or {}
-    needed = {column for alert in alerts if alert.metric in definitions
-              for condition in [smoke_rows(definitions[alert.metric])] if condition is not None
+    known_metrics = definitions or {}
+    conditions = [smoke_rows(known_metrics[alert.metric]) if alert.metric in known_metrics
+                  else None for alert in alerts]
+    needed = {column for condition in conditions if condition is not None
               for column in condition_columns(condition)}
     far = as_timestamp(until) if until is not None else pd.Timestamp("2262-01-01")
     by_dimensions: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -119,11 +117,9 @@ def with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
         frame["_to"] = pd.to_datetime(frame["_to"])
         wanted = ibis.memtable(frame)
         joined = rows.join(wanted, [rows[k] == wanted[f"_{k}"] for k in keys])
-        positions = [record["_alert"] for record in records]
-        smoke = _smoke_filter(joined, positions, definitions,
-                              [alerts[i].metric for i in positions])
-        inside = joined.filter(joined.ts >= joined._from, joined.ts < joined._to)
-        pairs.append((inside.filter(smoke) if smoke is not None else inside)
+        smoke = _smoke_filter(joined, [record["_alert"] for record in records], conditions)
+        pairs.append(joined.filter(joined.ts >= joined._from, joined.ts < joined._to,
+                                   *([smoke] if smoke is not None else []))
                      .select("_alert", "customer_id"))
     people = ibis.union(*pairs, distinct=True) if len(pairs) > 1 else pairs[0].distinct()
     try:
