@@ -15,7 +15,7 @@ def test_init_creates_config_and_both_stores(tmp_path) -> None:
     assert (ws.root / "smokejumper.toml").is_file()
     assert (ws.root / "analytics.duckdb").is_file()
     assert (ws.root / "operational.db").is_file()
-    assert ws.upgrade() == {"analytics": LATEST, "operational": "v0005"}
+    assert ws.upgrade() == {"analytics": LATEST, "operational": "v0006"}
     for name in TABLES:
         assert ws.analytics.row_count(name) == 0
     ws.close()

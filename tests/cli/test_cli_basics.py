@@ -17,7 +17,7 @@ from smokejumper.store.analytics_migrations import LATEST
 def test_init_then_info_json(tmp_path, capsys) -> None:
     code, out, _ = run(["init", str(tmp_path / "ws"), "--format", "json"], capsys)
     assert code == 0
-    assert json.loads(out)["schema"] == {"analytics": LATEST, "operational": "v0005"}
+    assert json.loads(out)["schema"] == {"analytics": LATEST, "operational": "v0006"}
     code, out, _ = run(["-w", str(tmp_path / "ws"), "info", "--format", "json"], capsys)
     info = json.loads(out)
     assert code == 0

@@ -32,7 +32,7 @@ def finding(start: date = date(2025, 3, 3), segment: dict[str, str] | None = Non
 
 def _store(url: str, tmp_path: object = None) -> OperationalStore:
     store = OperationalStore(url, tmp_path)  # type: ignore[arg-type]
-    assert store.upgrade() == "v0005"
+    assert store.upgrade() == "v0006"
     return store
 
 
@@ -136,7 +136,7 @@ def test_v0004_keeps_what_v0003_had_sent(tmp_path) -> None:
             "(2, 1, 'ana', '2025-03-04 10:00:00', 'acknowledged')"))
         connection.execute(sa.text("INSERT INTO alert_notifications VALUES "
                                    "(1, 'team', '2025-03-03 10:01:00')"))
-    assert store.upgrade() == "v0005"
+    assert store.upgrade() == "v0006"
     [sent] = deliveries_of(store.engine)
     assert (sent.notifier, sent.item, sent.state) == ("team", "event:1", "sent")
     assert [e for e, _, _ in pending_notifications(store.engine, "team")] == [2]

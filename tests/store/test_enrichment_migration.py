@@ -59,6 +59,11 @@ def test_enrichment_pipeline_on_every_engine(engine_store, canonical_data, monke
     ).distinct().to_pandas()
     assert all(enrich_store.sha256_hex(t) == d for t, d in zip(hashed.touchpoint,
                                                                 hashed.digest, strict=True))
+    # the sample `enrich --adapt N` keeps, found again by its texts' hashes on every engine
+    sample = enrich_store.sample_texts(store, ("responses",), 3)
+    assert sample == sorted(hashed.touchpoint, key=enrich_store.sha256_hex)[:3]
+    kept = [enrich_store.sha256_hex(text) for text in sample] + ["0" * 64]  # one text gone
+    assert enrich_store.texts_with_hashes(store, ("responses",), kept) == sample
     expected = int(canonical_data["responses"].touchpoint.notna().sum())
     models = EnrichmentModels(VaderSentimentModel(), None, RedactionConfig())
     request = EnrichmentRequest(source="responses", batch_size=250)

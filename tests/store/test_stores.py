@@ -36,7 +36,7 @@ def test_analytics_store_newer_than_code_is_refused(tmp_path) -> None:
 def test_operational_store_upgrades_to_head(tmp_path) -> None:
     store = OperationalStore("sqlite:///ops.db", tmp_path)
     assert store.revision() is None
-    assert store.upgrade() == store.head() == "v0005"
+    assert store.upgrade() == store.head() == "v0006"
     assert store.upgrade() == store.head()
     tables = set(sa.inspect(store.engine).get_table_names())
     assert {"users", "audit_log", "alembic_version"} <= tables

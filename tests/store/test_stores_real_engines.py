@@ -17,7 +17,7 @@ from smokejumper.store.analytics_migrations import LATEST
 def test_operational_store_on_postgres(make_postgres_url) -> None:
     url = make_postgres_url("ops").replace("postgresql://", "postgresql+psycopg://", 1)
     store = OperationalStore(url)
-    assert store.upgrade() == store.head() == "v0005"
+    assert store.upgrade() == store.head() == "v0006"
     assert store.upgrade() == store.head()
     assert {"users", "audit_log"} <= set(sa.inspect(store.engine).get_table_names())
     store.close()

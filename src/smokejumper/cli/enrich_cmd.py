@@ -52,8 +52,11 @@ def enrich(
     adapt: Annotated[int, typer.Option(
         "--adapt", min=0, help="First let the models learn the language of up to this many "
         "of the workspace's own texts (no labels needed): the embedding or setfit "
-        "sentiment model and the untaught hybrid theme tagger. Texts are enriched again "
-        "whenever the sample changes, so adapt now and then, not on every run.")] = 0,
+        "sentiment model and the untaught hybrid theme tagger. The sample is kept: later "
+        "runs with the same N adapt to the same texts, so only new texts are enriched.")] = 0,
+    readapt: Annotated[bool, typer.Option(
+        "--readapt", help="With --adapt: draw a fresh sample of the texts there are now "
+        "(and keep it); every text is then enriched again under the new adaptation.")] = False,
     device: Annotated[str | None, typer.Option(
         "--device", help="Where the embedding model runs: cpu or cuda (default: a GPU when "
         "there is one).", show_default=False)] = None,
@@ -78,7 +81,7 @@ def enrich(
                                  batch_size=batch_size, limit=limit, device=device,
                                  backend=backend.value,
                                  train=str(train) if train is not None else None,
-                                 corrections=corrections, adapt=adapt)
+                                 corrections=corrections, adapt=adapt, readapt=readapt)
     finally:
         ws.close()
     result = summary.to_dict()

@@ -117,3 +117,19 @@ text_labels = sa.Table(
     sa.Column("note", sa.Text),
     sa.UniqueConstraint("task", "source_table", "text_id", name="uq_text_labels_text"),
 )
+
+
+#: the sample of texts ``enrich --adapt N`` adapted the models to (issue 4), by the SHA-256
+#: of each text: a later run with the same sources and N adapts to the same texts again
+#: (the same model versions, so only new texts are enriched) until ``--readapt`` draws a
+#: fresh sample.
+adaptation_pools = sa.Table(
+    "adaptation_pools",
+    metadata,
+    sa.Column("pool_id", sa.Integer, primary_key=True),
+    sa.Column("sources", sa.String(100), nullable=False),  # e.g. "interactions,responses"
+    sa.Column("size", sa.Integer, nullable=False),  # the N asked for
+    sa.Column("text_hashes", sa.JSON, nullable=False),
+    sa.Column("drawn_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("sources", "size", name="uq_adaptation_pools_sample"),
+)

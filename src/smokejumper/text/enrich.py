@@ -78,7 +78,8 @@ class EnrichmentRequest:
     (:mod:`smokejumper.text.labels`). ``adapt`` > 0 lets the ``embedding`` or ``setfit``
     sentiment model and the untaught ``hybrid`` theme tagger learn the workspace's own
     language first, from a sample of up to that many of its texts (no label read; see
-    :func:`adapt_models`).
+    :func:`adapt_models`): the sample an earlier run drew and kept, unless ``readapt``
+    (:mod:`smokejumper.text.adaptation_pool`).
 
     >>> EnrichmentRequest().sources
     ('responses', 'interactions')
@@ -98,6 +99,7 @@ class EnrichmentRequest:
     text_vectors: str = "clauses"
     corrections: bool = False
     adapt: int = 0
+    readapt: bool = False
 
     def __post_init__(self) -> None:
         if self.text_vectors not in TEXT_VECTORS:
@@ -112,6 +114,9 @@ class EnrichmentRequest:
             raise TextError("the limit cannot be negative")
         if self.adapt < 0:
             raise TextError("the number of texts to adapt to cannot be negative")
+        if self.readapt and not self.adapt:
+            raise TextError("readapt draws a fresh sample to adapt to: give the number of "
+                            "texts too (--adapt N)")
 
     @property
     def sources(self) -> tuple[str, ...]:

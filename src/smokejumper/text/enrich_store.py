@@ -242,19 +242,41 @@ class StoreTextReader:
                 return
 
 
-def sample_texts(store: AnalyticsStore, sources: Sequence[str], size: int) -> list[str]:
-    """Up to ``size`` distinct texts of ``sources``, the same ones on every engine and every
-    run while the texts stay the same: those with the smallest SHA-256 (a sample that does
-    not favour old or new texts)."""
+def _distinct_texts(store: AnalyticsStore, sources: Sequence[str]) -> ir.Table:
+    """The distinct texts of ``sources`` with their ``text_hash``."""
     import ibis
 
     tables = [source_texts(store, source).select("text") for source in sources]
     texts = ibis.union(*tables, distinct=True) if len(tables) > 1 else tables[0].distinct()
-    texts = texts.mutate(text_hash=text_hash_expr(texts.text, store.kind))
-    query = texts.order_by(["text_hash", "text"]).limit(size).select("text")
+    return texts.mutate(text_hash=text_hash_expr(texts.text, store.kind))
+
+
+def _in_hash_order(store: AnalyticsStore, query: ir.Table) -> list[str]:
     found = [str(t) for t in retry_out_of_memory(store, query.to_pyarrow).column("text")
              .to_pylist()]
     return sorted(found, key=lambda text: (sha256_hex(text), text))  # engines may reorder
+
+
+def sample_texts(store: AnalyticsStore, sources: Sequence[str], size: int) -> list[str]:
+    """Up to ``size`` distinct texts of ``sources``, the same ones on every engine and every
+    run while the texts stay the same: those with the smallest SHA-256 (a sample that does
+    not favour old or new texts)."""
+    texts = _distinct_texts(store, sources)
+    return _in_hash_order(store, texts.order_by(["text_hash", "text"]).limit(size)
+                          .select("text"))
+
+
+def texts_with_hashes(store: AnalyticsStore, sources: Sequence[str],
+                      hashes: Sequence[str]) -> list[str]:
+    """The distinct texts of ``sources`` whose SHA-256 is one of ``hashes`` (those still
+    there), in the order :func:`sample_texts` gives."""
+    import ibis
+
+    texts = _distinct_texts(store, sources)
+    wanted = ibis.memtable({"wanted_hash": list(dict.fromkeys(hashes))},
+                           schema={"wanted_hash": "string"})
+    kept = texts.join(wanted, texts.text_hash == wanted.wanted_hash)
+    return _in_hash_order(store, kept.select("text"))
 
 
 # -- writing -------------------------------------------------------------------------------------

@@ -46,30 +46,32 @@ class TextService:
                batch_size: int = 2000, limit: int | None = None, device: str | None = None,
                backend: str = "torch", train: str | None = None,
                text_vectors: str = "clauses", corrections: bool = False,
-               adapt: int = 0, reader: TextReader | None = None,
+               adapt: int = 0, readapt: bool = False, reader: TextReader | None = None,
                writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Enrich the texts not yet enriched under this model version (see
         :mod:`smokejumper.text.enrich`); ``corrections`` teaches the models from the labels
         given with :meth:`label` first; ``adapt`` > 0 adapts the models to a sample of up
-        to that many of the workspace's texts first (:func:`adapt_models`);
+        to that many of the workspace's texts first (:func:`adapt_models`), the sample an
+        earlier run kept unless ``readapt`` (:mod:`smokejumper.text.adaptation_pool`);
         ``reader``/``writer`` replace the store's."""
         request = EnrichmentRequest(source=source, model=model, themes=themes,
                                     batch_size=batch_size, limit=limit, device=device,
                                     backend=backend, train=train,
                                     text_vectors=text_vectors, corrections=corrections,
-                                    adapt=adapt)
+                                    adapt=adapt, readapt=readapt)
         return self.run(request, reader=reader, writer=writer)
 
     def run(self, request: EnrichmentRequest, *, reader: TextReader | None = None,
             writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Run an :class:`EnrichmentRequest`."""
+        from smokejumper.text.adaptation_pool import adaptation_sample
         from smokejumper.text.enrich import (
             adapt_models,
             adaptable_models,
             build_models,
             run_enrichment,
         )
-        from smokejumper.text.enrich_store import StoreTextReader, appender_for, sample_texts
+        from smokejumper.text.enrich_store import StoreTextReader, appender_for
 
         reporter = self.workspace.reporter
         corrections = None
@@ -82,8 +84,12 @@ class TextService:
                               corrections)
         store = self.workspace.analytics
         if request.adapt and adaptable_models(models):
-            adapt_models(models, sample_texts(store, request.sources, request.adapt),
-                         reporter)
+            sample = adaptation_sample(self.workspace.operational.engine, store,
+                                       request.sources, request.adapt, request.readapt)
+            if sample.kept:
+                reporter.info(f"adapting to the same {len(sample.texts):,} texts as before "
+                              "(--readapt draws a fresh sample)")
+            adapt_models(models, sample.texts, reporter)
         return run_enrichment(reader or StoreTextReader(store), writer or appender_for(store),
                               models, request, reporter)
 
