@@ -636,6 +636,8 @@ def test_later_runs_adapt_to_the_kept_sample_so_only_new_texts_are_enriched(
     new.to_csv(path, index=False)
     run = {"source": "responses", "model": "embedding", "themes": "hybrid"}
     with Workspace(workspace) as ws:
+        # no transcripts yet: nothing to adapt to, and no empty sample kept for later
+        ws.text.enrich(source="interactions", model="embedding", themes="hybrid", adapt=1000)
         first = ws.text.enrich(**run, adapt=1000)
         ws.ingest([path], "responses")
         later = ws.text.enrich(**run, adapt=1000)

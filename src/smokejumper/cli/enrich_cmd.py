@@ -56,7 +56,7 @@ def enrich(
         "runs with the same N adapt to the same texts, so only new texts are enriched.")] = 0,
     readapt: Annotated[bool, typer.Option(
         "--readapt", help="With --adapt: draw a fresh sample of the texts there are now "
-        "(and keep it); every text is then enriched again under the new adaptation.")] = False,
+        "(and keep it); if new texts changed it, every text is enriched again.")] = False,
     device: Annotated[str | None, typer.Option(
         "--device", help="Where the embedding model runs: cpu or cuda (default: a GPU when "
         "there is one).", show_default=False)] = None,

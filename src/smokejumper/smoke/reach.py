@@ -3,14 +3,13 @@ show the smoke, and their revenue where the workspace knows it."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from smokejumper.metrics.conditions import (
     Condition,
-    Not,
     NotNull,
     bind_condition,
     condition_columns,
@@ -27,14 +26,49 @@ if TYPE_CHECKING:
     from smokejumper.metrics.definitions import MetricDefinition
     from smokejumper.workspace import Workspace
 
+#: the columns of the alerts joined to the rows (names no table of the product uses)
+ALERT, START, END, SEGMENT = "__sj_alert", "__sj_from", "__sj_to", "__sj_segment_"
 
-def smoke_rows(definition: MetricDefinition) -> Condition | None:
-    """The rows whose customers an alert on ``definition`` affects (``None``: every row).
+
+@dataclass(frozen=True)
+class SmokeRows:
+    """The rows that show an alert's smoke: those meeting ``where`` (every row when
+    ``None``), except those where ``unless`` is true (a row where it is unknown stays, as
+    the metric counts it among the ones not meeting its condition)."""
+
+    where: Condition | None = None
+    unless: Condition | None = None
+
+    def __str__(self) -> str:
+        parts = [str(self.where)] if self.where is not None else ["every row"]
+        return " ".join([*parts, *([f"unless {self.unless}"] if self.unless else [])])
+
+    @property
+    def columns(self) -> set[str]:
+        """The columns the two conditions read."""
+        return {column for condition in (self.where, self.unless) if condition is not None
+                for column in condition_columns(condition)}
+
+    def bind(self, table: ir.Table) -> ir.BooleanValue | None:
+        """The Ibis filter over ``table`` (``None``: every row)."""
+        terms = []
+        if self.where is not None:
+            terms.append(bind_condition(self.where, table))
+        if self.unless is not None:
+            terms.append(~bind_condition(self.unless, table).fill_null(False))
+        if not terms:
+            return None
+        return terms[0] & terms[1] if len(terms) == 2 else terms[0]
+
+
+def smoke_rows(definition: MetricDefinition) -> SmokeRows:
+    """The rows whose customers an alert on ``definition`` affects.
 
     A share counts the customers on the side that grew worse: the rows meeting its
     condition when a rise is smoke (complaints, a theme's mentions), the others when a
-    fall is (unresolved contacts for a resolution rate); a mean or NPS the customers who
-    gave a value; any other kind the rows its condition keeps.
+    fall is (contacts not resolved, a missing value included, for a resolution rate); a
+    mean or NPS the customers who gave a value; any other kind the rows its condition
+    keeps (a repeat rate: every contact it reads, not only the repeated ones).
 
     >>> from smokejumper.metrics.definitions import MetricDefinition
     >>> spike = MetricDefinition("s", "share", "interactions", "s", column="contact_reason",
@@ -44,30 +78,34 @@ def smoke_rows(definition: MetricDefinition) -> Condition | None:
     "contact_reason is not null and contact_reason = 'complaint'"
     >>> fcr = MetricDefinition("f", "share", "interactions", "f", condition="resolved")
     >>> str(smoke_rows(fcr))
-    'not resolved'
+    'every row unless resolved'
     """
     condition = definition.parsed_condition
     column = definition.column
+    present = NotNull(column) if column else None
     if definition.kind == "share" and condition is not None:
-        worse = condition if not definition.higher_is_better else Not(condition)
-        return conjunction(NotNull(column) if column else None, worse)
+        if definition.higher_is_better:
+            return SmokeRows(present, condition)
+        return SmokeRows(conjunction(present, condition))
     if definition.kind in ("mean", "nps") and column:
-        return conjunction(condition, NotNull(column))
-    return condition
+        return SmokeRows(conjunction(condition, present))
+    return SmokeRows(condition)
 
 
 def _smoke_filter(joined: ir.Table, positions: list[int],
-                  conditions: list[Condition | None]) -> ir.BooleanValue | None:
-    """Per alert at ``positions``, its :func:`smoke_rows` condition (``conditions``, by
-    position) over ``joined``: one ``or`` of one term per distinct condition."""
-    by_condition: dict[Condition | None, list[int]] = {}
+                  rows: list[SmokeRows]) -> ir.BooleanValue | None:
+    """Per alert at ``positions``, its smoke rows (``rows``, by position) over ``joined``:
+    one ``or`` of one term per distinct kind of smoke row."""
+    by_rows: dict[SmokeRows, list[int]] = {}
     for position in positions:
-        by_condition.setdefault(conditions[position], []).append(position)
-    if list(by_condition) == [None]:
+        by_rows.setdefault(rows[position], []).append(position)
+    if list(by_rows) == [SmokeRows()]:
         return None
-    terms = [joined._alert.isin(members) if condition is None
-             else joined._alert.isin(members) & bind_condition(condition, joined)
-             for condition, members in by_condition.items()]
+    terms = []
+    for smoke, members in by_rows.items():
+        term = joined[ALERT].isin(members)
+        condition = smoke.bind(joined)
+        terms.append(term & condition if condition is not None else term)
     combined = terms[0]
     for term in terms[1:]:
         combined = combined | term
@@ -96,31 +134,30 @@ def with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
     if not alerts or "customer_id" not in table.columns:
         return alerts
     known_metrics = definitions or {}
-    conditions = [smoke_rows(known_metrics[alert.metric]) if alert.metric in known_metrics
-                  else None for alert in alerts]
-    needed = {column for condition in conditions if condition is not None
-              for column in condition_columns(condition)}
+    smoke = [smoke_rows(known_metrics[alert.metric]) if alert.metric in known_metrics
+             else SmokeRows() for alert in alerts]
+    needed = {column for rows in smoke for column in rows.columns} - {"customer_id", "ts"}
     far = as_timestamp(until) if until is not None else pd.Timestamp("2262-01-01")
     by_dimensions: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for i, alert in enumerate(alerts):
         keys = tuple(sorted(alert.segment))
         by_dimensions.setdefault(keys, []).append({
-            "_alert": i, "_from": as_timestamp(alert.start),
-            "_to": as_timestamp(alert.end) if alert.end is not None else far,
-            **{f"_{k}": alert.segment[k] for k in keys}})
+            ALERT: i, START: as_timestamp(alert.start),
+            END: as_timestamp(alert.end) if alert.end is not None else far,
+            **{f"{SEGMENT}{k}": alert.segment[k] for k in keys}})
     pairs = []
     rows = table.filter(table.customer_id.notnull()).select(
         "customer_id", "ts", *sorted({k for keys in by_dimensions for k in keys} | needed))
     for keys, records in by_dimensions.items():
         frame = pd.DataFrame(records)
-        frame["_from"] = pd.to_datetime(frame["_from"])
-        frame["_to"] = pd.to_datetime(frame["_to"])
+        frame[START] = pd.to_datetime(frame[START])
+        frame[END] = pd.to_datetime(frame[END])
         wanted = ibis.memtable(frame)
-        joined = rows.join(wanted, [rows[k] == wanted[f"_{k}"] for k in keys])
-        smoke = _smoke_filter(joined, [record["_alert"] for record in records], conditions)
-        pairs.append(joined.filter(joined.ts >= joined._from, joined.ts < joined._to,
-                                   *([smoke] if smoke is not None else []))
-                     .select("_alert", "customer_id"))
+        joined = rows.join(wanted, [rows[k] == wanted[f"{SEGMENT}{k}"] for k in keys])
+        shows = _smoke_filter(joined, [record[ALERT] for record in records], smoke)
+        pairs.append(joined.filter(joined.ts >= joined[START], joined.ts < joined[END],
+                                   *([shows] if shows is not None else []))
+                     .select(ALERT, "customer_id"))
     people = ibis.union(*pairs, distinct=True) if len(pairs) > 1 else pairs[0].distinct()
     try:
         accounts = workspace.table("customers")
@@ -129,11 +166,11 @@ def with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
     known = accounts is not None and "revenue" in accounts.columns
     if known:
         people = people.left_join(accounts.select("customer_id", "revenue"), "customer_id")
-        totals = people.group_by("_alert").aggregate(customers=people.count(),
-                                                     revenue=people.revenue.sum())
+        totals = people.group_by(ALERT).aggregate(customers=people.count(),
+                                                  revenue=people.revenue.sum())
     else:
-        totals = people.group_by("_alert").aggregate(customers=people.count())
-    found = totals.execute().set_index("_alert")
+        totals = people.group_by(ALERT).aggregate(customers=people.count())
+    found = totals.execute().set_index(ALERT)
     out = []
     for i, alert in enumerate(alerts):
         customers = int(found["customers"].get(i, 0))

@@ -29,7 +29,10 @@ def adaptation_sample(engine: Engine, store: AnalyticsStore, sources: Sequence[s
                       size: int, fresh: bool = False) -> AdaptationSample:
     """The sample kept for these ``sources`` and ``size``, or (none kept, ``fresh``, or
     some of its texts gone) a new one (:func:`~smokejumper.text.enrich_store.sample_texts`),
-    kept for the next runs."""
+    kept for the next runs unless it is empty (no texts yet: the next run draws again). A
+    kept sample stays as drawn, even if it had fewer than ``size`` texts then."""
+    from sqlalchemy.exc import IntegrityError
+
     from smokejumper.store.models import adaptation_pools
     from smokejumper.text.enrich_store import sample_texts, sha256_hex, texts_with_hashes
 
@@ -37,16 +40,23 @@ def adaptation_sample(engine: Engine, store: AnalyticsStore, sources: Sequence[s
     where = (adaptation_pools.c.sources == key) & (adaptation_pools.c.size == size)
     if not fresh:
         with engine.connect() as connection:
-            hashes = connection.execute(
-                adaptation_pools.select().where(where)).mappings().first()
-        if hashes is not None:
-            texts = texts_with_hashes(store, sources, hashes["text_hashes"])
-            if len(texts) == len(hashes["text_hashes"]):
+            row = connection.execute(adaptation_pools.select().where(where)).mappings().first()
+        if row is not None and row["text_hashes"]:
+            texts = texts_with_hashes(store, sources, row["text_hashes"])
+            if len(texts) == len(row["text_hashes"]):
                 return AdaptationSample(texts, kept=True)
     texts = sample_texts(store, sources, size)
-    with engine.begin() as connection:
-        connection.execute(adaptation_pools.delete().where(where))
-        connection.execute(adaptation_pools.insert().values(
-            sources=key, size=size, text_hashes=[sha256_hex(text) for text in texts],
-            drawn_at=datetime.now(UTC).replace(tzinfo=None)))
+    if not texts:
+        return AdaptationSample(texts, kept=False)
+    values = {"sources": key, "size": size, "text_hashes": [sha256_hex(t) for t in texts],
+              "drawn_at": datetime.now(UTC).replace(tzinfo=None)}
+    for attempt in (1, 2):  # a second try when another run kept a sample meanwhile
+        try:
+            with engine.begin() as connection:
+                connection.execute(adaptation_pools.delete().where(where))
+                connection.execute(adaptation_pools.insert().values(**values))
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
     return AdaptationSample(texts, kept=False)
