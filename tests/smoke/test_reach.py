@@ -79,3 +79,43 @@ def test_alerts_of_several_metrics_are_counted_in_one_pass() -> None:
                              until=date(2025, 4, 1), definitions=DEFINITIONS)
     assert [a.customers_affected for a in counted] == [3, 3, 3, 3]
     assert [a.metric for a in counted] == list(DEFINITIONS)
+
+
+class _Store:
+    """An analytics store seen as the workspace ``with_customers`` reads."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def table(self, name: str):
+        return self.store.table(name)
+
+
+def test_customers_affected_on_every_engine(engine_store, canonical_data) -> None:
+    """The same query on DuckDB, Spark and PostgreSQL: unknown outcomes count as not
+    resolved, the window and segment hold, revenue comes from ``customers``."""
+    rows = canonical_data["interactions"]
+    alerts = [
+        Alert(metric=metric, segment={"region": region}, start=date(2025, 1, 1), end=None,
+              before=Estimate(1.0, 0.0, 2.0, 10), after=Estimate(0.5, 0.0, 1.0, 6), n=6,
+              customers_affected=0, revenue_at_risk=None, severity="high", z=3.0,
+              p_value=1e-3, q_value=1e-2)
+        for metric, region in (("fcr", "north"), ("share:contact_reason=billing", "south"))]
+    definitions = {
+        "fcr": MetricDefinition("fcr", "share", "interactions", "FCR", condition="resolved"),
+        "share:contact_reason=billing": MetricDefinition(
+            "share:contact_reason=billing", "share", "interactions", "billing",
+            column="contact_reason", condition="contact_reason == 'billing'",
+            higher_is_better=False)}
+    counted = with_customers(_Store(engine_store), "interactions", alerts,  # type: ignore[arg-type]
+                             until=date(2025, 4, 1), definitions=definitions)
+    inside = rows[(rows.ts >= "2025-01-01") & (rows.ts < "2025-04-01")
+                  & rows.customer_id.notna()]
+    unresolved = inside[(inside.region == "north") & (inside.resolved.fillna(False) == False)]  # noqa: E712
+    billing = inside[(inside.region == "south") & (inside.contact_reason == "billing")]
+    revenue = canonical_data["customers"].set_index("customer_id").revenue
+    for alert, expected in zip(counted, (unresolved, billing), strict=True):
+        people = set(expected.customer_id)
+        assert alert.customers_affected == len(people) > 0
+        assert alert.revenue_at_risk == pytest.approx(float(revenue.reindex(list(people)).sum()))
+    assert inside[inside.region == "north"].resolved.isna().any()  # the NULL case is there
