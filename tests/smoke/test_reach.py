@@ -111,7 +111,7 @@ def test_customers_affected_on_every_engine(engine_store, canonical_data) -> Non
                              until=date(2025, 4, 1), definitions=definitions)
     inside = rows[(rows.ts >= "2025-01-01") & (rows.ts < "2025-04-01")
                   & rows.customer_id.notna()]
-    unresolved = inside[(inside.region == "north") & (inside.resolved.fillna(False) == False)]  # noqa: E712
+    unresolved = inside[(inside.region == "north") & inside.resolved.ne(True)]  # NULL too
     billing = inside[(inside.region == "south") & (inside.contact_reason == "billing")]
     revenue = canonical_data["customers"].set_index("customer_id").revenue
     for alert, expected in zip(counted, (unresolved, billing), strict=True):
