@@ -33,6 +33,8 @@ DEFINITIONS = {d.name: d for d in (
     MetricDefinition("csat", "mean", "interactions", "CSAT", column="csat"),
     MetricDefinition("march_contacts", "count", "interactions", "contacts",
                      condition="ts >= '2025-03-05'"),
+    MetricDefinition("repeat_rate", "repeat", "interactions", "repeat %", window_days=7,
+                     higher_is_better=False),
 )}
 
 
@@ -62,6 +64,7 @@ def _alert(metric: str) -> Alert:
     ("share:contact_reason=complaint", {"c1", "c4", "c5"}),
     ("csat", {"c1", "c3", "c5"}),  # a mean: those who gave a score
     ("march_contacts", {"c3", "c4", "c5"}),  # a condition on ts itself
+    ("repeat_rate", {"c5"}),  # contacted again within 7 days
     ("not_a_known_metric", {"c1", "c2", "c3", "c4", "c5"}),  # everyone in the window
 ])
 def test_customers_affected_are_those_whose_rows_show_the_smoke(
@@ -77,7 +80,7 @@ def test_alerts_of_several_metrics_are_counted_in_one_pass() -> None:
     alerts = [_alert(name) for name in DEFINITIONS]
     counted = with_customers(_Workspace(), "interactions", alerts,  # type: ignore[arg-type]
                              until=date(2025, 4, 1), definitions=DEFINITIONS)
-    assert [a.customers_affected for a in counted] == [3, 3, 3, 3]
+    assert [a.customers_affected for a in counted] == [3, 3, 3, 3, 1]
     assert [a.metric for a in counted] == list(DEFINITIONS)
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from smokejumper.metrics.conditions import (
     Condition,
+    IsTrue,
     NotNull,
     bind_condition,
     condition_columns,
@@ -67,8 +68,8 @@ def smoke_rows(definition: MetricDefinition) -> SmokeRows:
     A share counts the customers on the side that grew worse: the rows meeting its
     condition when a rise is smoke (complaints, a theme's mentions), the others when a
     fall is (contacts not resolved, a missing value included, for a resolution rate); a
-    mean or NPS the customers who gave a value; any other kind the rows its condition
-    keeps (a repeat rate: every contact it reads, not only the repeated ones).
+    mean or NPS the customers who gave a value; a repeat rate the contacts followed by
+    another within its window; any other kind the rows its condition keeps.
 
     >>> from smokejumper.metrics.definitions import MetricDefinition
     >>> spike = MetricDefinition("s", "share", "interactions", "s", column="contact_reason",
@@ -89,6 +90,11 @@ def smoke_rows(definition: MetricDefinition) -> SmokeRows:
         return SmokeRows(conjunction(present, condition))
     if definition.kind in ("mean", "nps") and column:
         return SmokeRows(conjunction(condition, present))
+    if definition.kind == "repeat":
+        from smokejumper.metrics.cube import repeat_column
+
+        return SmokeRows(conjunction(condition,
+                                     IsTrue(repeat_column(definition.window_days or 0))))
     return SmokeRows(condition)
 
 
@@ -134,6 +140,12 @@ def with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
     if not alerts or "customer_id" not in table.columns:
         return alerts
     known_metrics = definitions or {}
+    windows = sorted({known_metrics[a.metric].window_days or 0 for a in alerts
+                      if a.metric in known_metrics and known_metrics[a.metric].kind == "repeat"})
+    if windows:  # the flags read the customer's next contact over the whole table
+        from smokejumper.metrics.cube import with_repeat_flags
+
+        table = with_repeat_flags(table, windows)
     smoke = [smoke_rows(known_metrics[alert.metric]) if alert.metric in known_metrics
              else SmokeRows() for alert in alerts]
     needed = {column for rows in smoke for column in rows.columns} - {"customer_id", "ts"}
