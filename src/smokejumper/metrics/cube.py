@@ -18,7 +18,7 @@ expression can be compiled (``ibis.to_sql(query.expr)``), benchmarked or run any
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -113,10 +113,7 @@ def build_cube(table: ir.Table, metrics: Sequence[MetricDefinition], by: Sequenc
         raise MetricError("churn metrics have their own query: use metrics.churn.build_churn")
     label = ", ".join(m.name for m in metrics)
     check_columns(table, by, label, name, "dimension")
-    base = table
-    windows = sorted({m.window_days or 0 for m in metrics if m.kind == "repeat"})
-    if windows:
-        base = with_repeat_flags(base, windows)
+    base = flag_repeats(table, metrics)
     predicates = filter_predicates(base, filters, label, name)
     predicates += time_predicates(base, start, end, label, name)
     if predicates:
@@ -181,9 +178,8 @@ def metric_stats(definition: MetricDefinition) -> dict[str, Stat]:
     if kind == "count":
         return {"n": Stat("rows", where=condition)}
     if kind == "repeat":
-        flag = IsTrue(repeat_column(definition.window_days or 0))
         return {"n": Stat("rows", where=condition),
-                "k": Stat("rows", where=conjunction(condition, flag))}
+                "k": Stat("rows", where=conjunction(condition, repeat_flag(definition)))}
     if kind == "ratio":
         return _ratio_stats(definition, condition)
     raise MetricError(f"metric '{definition.name}': kind '{kind}' has no cube statistics")
@@ -307,6 +303,19 @@ def _check_numeric(column: ir.Value, name: str, metric: str) -> None:
 
 def repeat_column(days: int) -> str:
     return f"_repeat_{days}d"
+
+
+def repeat_flag(definition: MetricDefinition) -> Condition:
+    """A repeat metric's flag: the contact is followed by another within its window (the
+    column :func:`flag_repeats` adds)."""
+    return IsTrue(repeat_column(definition.window_days or 0))
+
+
+def flag_repeats(table: ir.Table, metrics: Iterable[MetricDefinition]) -> ir.Table:
+    """``table`` with the flags the repeat metrics among ``metrics`` read
+    (:func:`with_repeat_flags`); ``table`` itself when there are none."""
+    windows = sorted({m.window_days or 0 for m in metrics if m.kind == "repeat"})
+    return with_repeat_flags(table, windows) if windows else table
 
 
 NEXT_CONTACT = "_next_contact"

@@ -3,14 +3,15 @@ show the smoke, and their revenue where the workspace knows it."""
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from smokejumper.metrics.conditions import (
     Condition,
-    IsTrue,
     NotNull,
     bind_condition,
     condition_columns,
@@ -57,9 +58,7 @@ class SmokeRows:
             terms.append(bind_condition(self.where, table))
         if self.unless is not None:
             terms.append(~bind_condition(self.unless, table).fill_null(False))
-        if not terms:
-            return None
-        return terms[0] & terms[1] if len(terms) == 2 else terms[0]
+        return reduce(operator.and_, terms) if terms else None
 
 
 def smoke_rows(definition: MetricDefinition) -> SmokeRows:
@@ -91,10 +90,9 @@ def smoke_rows(definition: MetricDefinition) -> SmokeRows:
     if definition.kind in ("mean", "nps") and column:
         return SmokeRows(conjunction(condition, present))
     if definition.kind == "repeat":
-        from smokejumper.metrics.cube import repeat_column
+        from smokejumper.metrics.cube import repeat_flag
 
-        return SmokeRows(conjunction(condition,
-                                     IsTrue(repeat_column(definition.window_days or 0))))
+        return SmokeRows(conjunction(condition, repeat_flag(definition)))
     return SmokeRows(condition)
 
 
@@ -112,10 +110,7 @@ def _smoke_filter(joined: ir.Table, positions: list[int],
         term = joined[ALERT].isin(members)
         condition = smoke.bind(joined)
         terms.append(term & condition if condition is not None else term)
-    combined = terms[0]
-    for term in terms[1:]:
-        combined = combined | term
-    return combined
+    return reduce(operator.or_, terms)
 
 
 def with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
@@ -134,20 +129,15 @@ def with_customers(workspace: Workspace, table_name: str, alerts: list[Alert],
     are counted and their ``customers.revenue`` summed per alert."""
     import ibis
 
-    from smokejumper.metrics.cube import as_timestamp
+    from smokejumper.metrics.cube import as_timestamp, flag_repeats
 
     table = workspace.table(table_name)
     if not alerts or "customer_id" not in table.columns:
         return alerts
-    known_metrics = definitions or {}
-    windows = sorted({known_metrics[a.metric].window_days or 0 for a in alerts
-                      if a.metric in known_metrics and known_metrics[a.metric].kind == "repeat"})
-    if windows:  # the flags read the customer's next contact over the whole table
-        from smokejumper.metrics.cube import with_repeat_flags
-
-        table = with_repeat_flags(table, windows)
-    smoke = [smoke_rows(known_metrics[alert.metric]) if alert.metric in known_metrics
-             else SmokeRows() for alert in alerts]
+    metrics = [(definitions or {}).get(alert.metric) for alert in alerts]
+    # repeat flags read the customer's next contact over the whole table
+    table = flag_repeats(table, [d for d in metrics if d is not None])
+    smoke = [smoke_rows(d) if d is not None else SmokeRows() for d in metrics]
     needed = {column for rows in smoke for column in rows.columns} - {"customer_id", "ts"}
     far = as_timestamp(until) if until is not None else pd.Timestamp("2262-01-01")
     by_dimensions: dict[tuple[str, ...], list[dict[str, Any]]] = {}
