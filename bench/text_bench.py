@@ -114,6 +114,7 @@ def training_csv(demo: Path, target: Path, per_class: int, skip: int) -> Path:
     only (no quotes, commas...), since the labelled-CSV reader sniffs the CSV dialect."""
     import duckdb
 
+    target.parent.mkdir(parents=True, exist_ok=True)
     frame = duckdb.sql(f"""
         SELECT r.comment AS text, t.sentiment AS label
         FROM (SELECT response_id, comment

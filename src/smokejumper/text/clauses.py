@@ -13,6 +13,7 @@ long enough to stand alone; pieces shorter than ``min_words`` stay joined.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from smokejumper.text.sentiment import split_sentences
 
@@ -25,6 +26,11 @@ _CUT = re.compile(
 
 def split_clauses(text: str, min_words: int = 3) -> list[tuple[int, int]]:
     """Start and end offsets of each clause of each sentence of ``text``."""
+    return list(_split_clauses(text, min_words))
+
+
+@lru_cache(maxsize=8_192)  # one page of enrichment splits each text at several stages
+def _split_clauses(text: str, min_words: int) -> tuple[tuple[int, int], ...]:
     spans: list[tuple[int, int]] = []
     for start, end in split_sentences(text):
         pieces: list[list[int]] = []
@@ -43,7 +49,7 @@ def split_clauses(text: str, min_words: int = 3) -> list[tuple[int, int]]:
             else:
                 merged.append(piece)
         spans.extend((a, b) for a, b in merged)
-    return spans
+    return tuple(spans)
 
 
 def _words(text: str, start: int, end: int) -> int:
