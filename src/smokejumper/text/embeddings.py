@@ -7,10 +7,11 @@ Nothing is ever downloaded: the hub is switched to offline mode before the model
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +90,7 @@ class Embedder:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self._served: dict[str, Any] = {}
+        self._keeping: tuple[Mapping[bytes, Any], dict[bytes, Any]] | None = None
 
     @property
     def model_path(self) -> Path:
@@ -173,8 +175,32 @@ class Embedder:
             with self._lock:
                 self._served = previous
 
+    @contextmanager
+    def keeping(self, kept: Mapping[bytes, np.ndarray]) -> Iterator[dict[bytes, np.ndarray]]:
+        """While the block runs, a text that the in-memory caches do not hold takes its
+        vector from ``kept`` (by :func:`text_key`) when it is there, instead of running the
+        model; and every text embedded in the block is recorded, with its vector, in the
+        dict yielded (to keep for a later run: :mod:`smokejumper.text.adaptation_vectors`).
+        """
+        recorded: dict[bytes, np.ndarray] = {}
+        with self._lock:
+            previous = self._keeping
+            self._keeping = (kept, recorded)
+        try:
+            yield recorded
+        finally:
+            with self._lock:
+                self._keeping = previous
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``, one row each, in batches (float32, unit length)."""
+        vectors = self._vectors(texts)
+        keeping = self._keeping
+        if keeping is not None:
+            keeping[1].update(zip(map(text_key, texts), vectors, strict=True))
+        return vectors
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
         if len(texts) == 0:
@@ -183,17 +209,17 @@ class Embedder:
         if served and all(text in served for text in texts):
             return np.stack([served[text] for text in texts]).astype(np.float32, copy=False)
         if self.config.cache_size <= 0 and not served:
-            return self._encode(list(texts))
+            return self._compute(list(texts))
         if self.config.cache_size <= 0:
             missing = list(dict.fromkeys(t for t in texts if t not in served))
-            fresh = dict(zip(missing, self._encode(missing), strict=True))
+            fresh = dict(zip(missing, self._compute(missing), strict=True))
             return np.stack([served[t] if t in served else fresh[t] for t in texts]
                             ).astype(np.float32, copy=False)
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts
                                          if t not in self._cache and t not in served))
         if missing:
-            for text, vector in zip(missing, self._encode(missing), strict=True):
+            for text, vector in zip(missing, self._compute(missing), strict=True):
                 with self._lock:
                     self._cache[text] = vector
         with self._lock:
@@ -205,12 +231,29 @@ class Embedder:
                     continue
                 vector = self._cache.get(text)
                 if vector is None:  # evicted while this batch was encoded
-                    vector = self._encode([text])[0]
+                    vector = self._compute([text])[0]
                 else:
                     self._cache.move_to_end(text)
                 rows.append(vector)
             while len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    def _compute(self, texts: list[str]) -> np.ndarray:
+        """Vectors of texts the in-memory caches do not hold: kept ones (:meth:`keeping`)
+        where there, the model's for the others."""
+        keeping = self._keeping
+        if keeping is None or not keeping[0]:
+            return self._encode(texts)
+        import numpy as np
+
+        kept = keeping[0]
+        rows: list[Any] = [kept.get(text_key(text)) for text in texts]
+        todo = [index for index, row in enumerate(rows) if row is None]
+        if todo:
+            fresh = self._encode([texts[index] for index in todo])
+            for index, vector in zip(todo, fresh, strict=True):
+                rows[index] = vector
         return np.stack(rows).astype(np.float32, copy=False)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -221,6 +264,15 @@ class Embedder:
             convert_to_numpy=True, normalize_embeddings=self.config.normalize,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def text_key(text: str) -> bytes:
+    """The SHA-256 of a text: how kept vectors are found again (the text is not kept).
+
+    >>> len(text_key("Great staff"))
+    32
+    """
+    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 _EMBEDDERS: dict[EmbeddingConfig, Embedder] = {}

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from smokejumper.errors import TextError
@@ -312,7 +313,7 @@ def adaptable_models(models: EnrichmentModels) -> list[Any]:
 
 
 def adapt_models(models: EnrichmentModels, texts: Sequence[str],
-                 reporter: Reporter | None = None) -> int:
+                 reporter: Reporter | None = None, vectors_folder: Path | None = None) -> int:
     """Let the :func:`adaptable_models` adapt to ``texts``, redacted first as every text
     the models see is. An untaught model learns from its own surest labels; a taught one
     learns no pseudo-label (examples beat them) but reads each text with its nearest
@@ -321,9 +322,13 @@ def adapt_models(models: EnrichmentModels, texts: Sequence[str],
     A model that cannot adapt to these texts is left as it is, with a warning
     (:func:`~smokejumper.text.self_training.adapt_or_warn`). Returns how many texts the
     models adapted to (0: none did); the time it took is kept as ``models.adapt_seconds``
-    (the run's ``seconds`` count the enrichment only)."""
+    (the run's ``seconds`` count the enrichment only). With ``vectors_folder``, the
+    vectors embedded while adapting are kept there, and a later run's adaptation reads
+    them instead of embedding the same texts again
+    (:mod:`~smokejumper.text.adaptation_vectors`)."""
     import time
 
+    from smokejumper.text.adaptation_vectors import kept_vectors
     from smokejumper.text.redact import redact
     from smokejumper.text.self_training import adapt_or_warn
 
@@ -334,8 +339,11 @@ def adapt_models(models: EnrichmentModels, texts: Sequence[str],
     started = time.perf_counter()
     redacted = [redact(text, models.redaction).text for text in texts]
     adapted = 0
+    embedders = {id(m.embedder): m.embedder for m in candidates
+                 if getattr(m, "embedder", None) is not None}
     with reporter.progress(f"adapting {', '.join(m.name for m in candidates)} to "
-                           f"{len(redacted):,} of the workspace's texts"):
+                           f"{len(redacted):,} of the workspace's texts"), \
+            kept_vectors(vectors_folder, list(embedders.values()), reporter):
         for model in candidates:
             if adapt_or_warn(model, redacted, reporter):
                 adapted = len(redacted)

@@ -65,6 +65,7 @@ class TextService:
             writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Run an :class:`EnrichmentRequest`."""
         from smokejumper.text.adaptation_pool import adaptation_sample
+        from smokejumper.text.adaptation_vectors import FOLDER as VECTORS_FOLDER
         from smokejumper.text.enrich import (
             adapt_models,
             adaptable_models,
@@ -89,7 +90,8 @@ class TextService:
             if sample.kept:
                 reporter.info(f"adapting to the same {len(sample.texts):,} texts as before "
                               "(--readapt draws a fresh sample)")
-            adapt_models(models, sample.texts, reporter)
+            adapt_models(models, sample.texts, reporter,
+                         vectors_folder=self.workspace.root / VECTORS_FOLDER)
         return run_enrichment(reader or StoreTextReader(store), writer or appender_for(store),
                               models, request, reporter)
 
