@@ -4,7 +4,8 @@ Takes the first comments of a demo company in ``--dir`` (the large or medium dem
 ``bench/run.py`` builds, else it builds the medium one), loads them into fresh workspaces
 and measures:
 
-- lexicon: ``enrich`` with VADER + keyword themes on ``--texts`` comments (comments/s), in
+- lexicon: ``enrich`` with VADER + keyword themes on ``--texts`` comments (comments/s),
+  with one worker process per core (``--workers`` 0) and once more in one process, in
   a fresh process per input size (25%, 50%, 100%, 200% of ``--texts``) that reports its
   RSS before the run and its peak: the growth must stay flat as the input grows. The
   largest size runs once more without the engine's memory cap
@@ -130,7 +131,7 @@ def training_csv(demo: Path, target: Path, per_class: int, skip: int) -> Path:
 
 # -- lexicon, cached and memory: one fresh process per input size ---------------------------------
 
-def lexicon_worker(workspace: Path, capped: bool = True) -> dict[str, Any]:
+def lexicon_worker(workspace: Path, capped: bool = True, workers: int = 0) -> dict[str, Any]:
     from smokejumper import Workspace
     from smokejumper.text.enrich_store import PAGING_MEMORY_MIB, StoreTextReader
 
@@ -138,14 +139,16 @@ def lexicon_worker(workspace: Path, capped: bool = True) -> dict[str, Any]:
         ws.text.enrich(source="responses", limit=0, **LEXICON)  # load models, open the store
         reader = StoreTextReader(ws.analytics, PAGING_MEMORY_MIB if capped else None)
         before = _rss_mb()
-        first = ws.text.enrich(source="responses", batch_size=BATCH, reader=reader, **LEXICON)
+        first = ws.text.enrich(source="responses", batch_size=BATCH, reader=reader,
+                               workers=workers, **LEXICON)
         peak = _peak_mb()
         engine = ws.analytics.raw.execute(
             "SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
         again = ws.text.enrich(source="responses", batch_size=BATCH, **LEXICON)
     return {"texts": first.read, "enriched": first.enriched, "computed": first.computed,
             "theme_rows": first.theme_rows, "seconds": round(first.seconds, 2),
-            "comments_per_s": round(first.enriched_per_s), "rss_before_mb": round(before, 1),
+            "comments_per_s": round(first.enriched_per_s), "processes": first.processes,
+            "rss_before_mb": round(before, 1),
             "peak_rss_mb": round(peak, 1), "rss_growth_mb": round(peak - before, 1),
             "duckdb_memory_mb": round((engine or 0) / 2**20, 1),
             "cached_rerun": {"read": again.read, "cached": again.cached,
@@ -330,9 +333,11 @@ def main() -> None:
                         "mean)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--uncapped", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
-        print(json.dumps(lexicon_worker(args.worker, capped=not args.uncapped)))
+        print(json.dumps(lexicon_worker(args.worker, capped=not args.uncapped,
+                                        workers=args.workers)))
         return
 
     started = time.perf_counter()
@@ -350,6 +355,9 @@ def main() -> None:
         for size in sizes:
             workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
             runs[size] = run_worker(["--worker", str(workspace)])
+            if size == args.texts:  # the same texts again in one process
+                workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
+                alone = run_worker(["--worker", str(workspace), "--workers", "1"])
             if size == sizes[-1]:  # the same texts again, not yet enriched, with no cap
                 workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
                 uncapped = run_worker(["--worker", str(workspace), "--uncapped"])
@@ -357,14 +365,19 @@ def main() -> None:
         full = runs[args.texts]
         report.update({
             "lexicon": {"comments": args.texts, "comments_per_s": full["comments_per_s"],
-                        "seconds": full["seconds"], "distinct_computed": full["computed"],
-                        "theme_rows": full["theme_rows"]},
+                        "processes": full["processes"], "seconds": full["seconds"],
+                        "distinct_computed": full["computed"],
+                        "theme_rows": full["theme_rows"],
+                        "one_process": {k: alone[k] for k in ("comments_per_s", "seconds",
+                                                              "processes")}},
             "cached_rerun": {**full["cached_rerun"], "goal_per_s": 50_000,
                              "meets_goal": full["cached_rerun"]["comments_per_s"] >= 50_000},
-            "memory": {"pipeline": "lexicon (vader + keywords), batch 2000",
+            "memory": {"pipeline": "lexicon (vader + keywords), batch 2000; the calling "
+                                   "process (worker processes hold their own copy of the "
+                                   "models and one slice of a page at a time)",
                        "by_input": {str(size): {k: run[k] for k in (
                            "rss_before_mb", "peak_rss_mb", "rss_growth_mb", "duckdb_memory_mb",
-                           "comments_per_s")}
+                           "comments_per_s", "processes")}
                            for size, run in runs.items()}},
         })
         growth = [runs[size]["rss_growth_mb"] for size in sizes]

@@ -789,3 +789,91 @@ def test_streaming_appends_restore_the_checkpoint_settings(workspace: Path) -> N
         with pytest.raises(StoreError, match="invalid log size"):
             with ws.analytics.streaming_appends("4MiB'; DROP TABLE responses"):
                 pass
+
+
+# -- worker processes ------------------------------------------------------------------------------
+
+
+
+def test_worker_processes_give_exactly_the_rows_one_process_gives(
+        small_demo_copy: Path, tmp_path: Path) -> None:
+    import shutil
+
+    alone_root = tmp_path / "one-process"
+    shutil.copytree(small_demo_copy, alone_root)
+    runs = [{"source": "responses", "limit": 1200, "batch_size": 600},
+            {"source": "interactions", "limit": 800, "batch_size": 400}]
+    summaries = {}
+    for root, workers in ((small_demo_copy, 2), (alone_root, 1)):
+        with Workspace(root) as ws:
+            summaries[workers] = [ws.text.enrich(**run, **LEXICON, workers=workers)
+                                  for run in runs]
+    assert [s.processes for s in summaries[2]] == [2, 2]
+    assert [s.processes for s in summaries[1]] == [1, 1]
+    assert [s.enriched for s in summaries[2]] == [1200, 800]
+    (rows, themes), (alone_rows, alone_themes) = _tables(small_demo_copy), _tables(alone_root)
+    assert len(rows) == 2000 and rows.conversation_score.notna().sum() == 800
+    pd.testing.assert_frame_equal(rows.drop(columns="enriched_at"),
+                                  alone_rows.drop(columns="enriched_at"))
+    pd.testing.assert_frame_equal(themes, alone_themes)
+
+
+def test_a_worker_pool_falls_back_to_this_process_when_it_cannot_share(monkeypatch) -> None:
+    import os
+    import threading
+
+    from smokejumper.reporter import SilentReporter
+    from smokejumper.text import workers as workers_module
+    from smokejumper.text.enrich import EnrichmentModels, enrich_texts
+    from smokejumper.text.redact import RedactionConfig
+    from smokejumper.text.sentiment import VaderSentimentModel
+    from smokejumper.text.themes import KeywordThemeTagger, Taxonomy
+    from smokejumper.text.workers import WorkerPool, shareable
+
+    class Recorder(SilentReporter):
+        warnings: list[str] = []
+
+        def warn(self, message: str) -> None:
+            self.warnings.append(message)
+
+    monkeypatch.setattr(workers_module, "MIN_TEXTS_PER_WORKER", 2)
+    taxonomy = Taxonomy.from_mapping({"billing": {"keywords": ["bill"]}})
+    texts = [f"The bill was wrong {i} times, call me on 020 7946 0{i:03d}." for i in range(8)]
+    models = EnrichmentModels(VaderSentimentModel(), KeywordThemeTagger(taxonomy),
+                              RedactionConfig())
+    expected = enrich_texts(texts, models)
+    reporter = Recorder()
+    with WorkerPool(models, 2, reporter) as pool:
+        assert pool.enrich(texts) == expected and os.getpid() not in pool.processes
+        pool._started[0].kill()  # a worker dies: the rest of the run is done here
+        pool._started[0].wait()
+        assert pool.enrich(texts) == expected and os.getpid() in pool.processes
+    assert len(reporter.warnings) == 1 and "workers stopped" in reporter.warnings[0]
+
+    # models that cannot be copied to another process stay here, with a warning
+    models.sentiment._analyzer.lock = threading.Lock()  # type: ignore[attr-defined]
+    with WorkerPool(models, 2, reporter) as pool:
+        assert pool.enrich(texts) == expected and pool.processes == {os.getpid()}
+    assert "cannot be copied" in reporter.warnings[1]
+
+    # a model from outside the package, or one that embeds text, is never shared
+    class Custom(VaderSentimentModel):
+        pass
+
+    Custom.__module__ = "my_notebook"
+    assert not shareable(EnrichmentModels(Custom(), None, RedactionConfig()))
+    assert WorkerPool(EnrichmentModels(Custom(), None, RedactionConfig()), 4).workers == 1
+
+
+def test_enrich_workers_from_the_cli(workspace: Path, capsys) -> None:
+    code, out, err = invoke(["-w", str(workspace), "enrich", "--model", "vader", "--themes",
+                             "keywords", "--workers", "1", "--format", "json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["processes"] == 1
+    code, out, err = invoke(["-w", str(workspace), "enrich", "--workers", "-1"], capsys)
+    assert code == 2 and "Invalid value for '--workers'" in err
+    from smokejumper.errors import TextError
+    from smokejumper.text.enrich import EnrichmentRequest
+
+    with pytest.raises(TextError, match="worker processes cannot be negative"):
+        EnrichmentRequest(workers=-1)

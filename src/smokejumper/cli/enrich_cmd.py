@@ -64,6 +64,10 @@ def enrich(
         "--backend", help="Embedding runtime: torch, onnx (ONNX Runtime, faster on a "
         "CPU) or onnx-int8 (ONNX Runtime with int8 weights: faster again, nearly the same "
         "results).")] = BackendChoice.torch,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=0, help="Processes that share the texts with the lexicon models "
+        "(vader, keywords): 0 for one per CPU core (at most 8), 1 for this process alone. "
+        "Models that embed text run in one process.")] = 0,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Enrich new customer texts: mask personal data, then sentiment, themes and (for
@@ -81,7 +85,8 @@ def enrich(
                                  batch_size=batch_size, limit=limit, device=device,
                                  backend=backend.value,
                                  train=str(train) if train is not None else None,
-                                 corrections=corrections, adapt=adapt, readapt=readapt)
+                                 corrections=corrections, adapt=adapt, readapt=readapt,
+                                 workers=workers)
     finally:
         ws.close()
     result = summary.to_dict()

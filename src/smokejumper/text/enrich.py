@@ -48,6 +48,7 @@ from smokejumper.text.enrich_store import (
     themes_arrow,
 )
 from smokejumper.text.labels import Corrections
+from smokejumper.text.workers import WorkerPool, auto_workers
 
 if TYPE_CHECKING:
     from smokejumper.text.redact import RedactionConfig
@@ -80,7 +81,9 @@ class EnrichmentRequest:
     sentiment model and the untaught ``hybrid`` theme tagger learn the workspace's own
     language first, from a sample of up to that many of its texts (no label read; see
     :func:`adapt_models`): the sample an earlier run drew and kept, unless ``readapt``
-    (:mod:`smokejumper.text.adaptation_pool`).
+    (:mod:`smokejumper.text.adaptation_pool`). ``workers`` is how many processes share
+    the texts of lexicon models (:mod:`smokejumper.text.workers`; 0: the machine's cores,
+    at most 8; 1: this process alone).
 
     >>> EnrichmentRequest().sources
     ('responses', 'interactions')
@@ -101,6 +104,7 @@ class EnrichmentRequest:
     corrections: bool = False
     adapt: int = 0
     readapt: bool = False
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if self.text_vectors not in TEXT_VECTORS:
@@ -115,6 +119,8 @@ class EnrichmentRequest:
             raise TextError("the limit cannot be negative")
         if self.adapt < 0:
             raise TextError("the number of texts to adapt to cannot be negative")
+        if self.workers < 0:
+            raise TextError("the number of worker processes cannot be negative")
         if self.readapt and not self.adapt:
             raise TextError("readapt draws a fresh sample to adapt to: give the number of "
                             "texts too (--adapt N)")
@@ -127,7 +133,8 @@ class EnrichmentRequest:
 @dataclass(frozen=True)
 class EnrichmentSummary:
     """What a run did. ``read`` = ``enriched`` + ``cached`` (texts looked at);
-    ``computed`` counts distinct texts run through the models."""
+    ``computed`` counts distinct texts run through the models; ``processes`` how many
+    processes ran them (:mod:`smokejumper.text.workers`; 0 when none was computed)."""
 
     sources: tuple[str, ...]
     model_version: str
@@ -143,6 +150,7 @@ class EnrichmentSummary:
     device: str | None = None
     adapted: int = 0
     adapt_seconds: float = 0.0
+    processes: int = 0
 
     @property
     def rate_per_s(self) -> float:
@@ -503,7 +511,8 @@ def run_enrichment(reader: TextReader, writer: EnrichmentWriter, models: Enrichm
     reuse: OrderedDict[str, TextEnrichment] = OrderedDict()
     read = enriched = cached = computed = theme_rows = 0
     limit_reached = False
-    with reporter.progress(f"enriching texts ({version})", total=target) as progress:
+    pool = WorkerPool(models, request.workers or auto_workers(), reporter)
+    with pool, reporter.progress(f"enriching texts ({version})", total=target) as progress:
         for source in request.sources:
             if limit_reached:
                 break
@@ -528,7 +537,7 @@ def run_enrichment(reader: TextReader, writer: EnrichmentWriter, models: Enrichm
                         read += 1
                         batch.append(row)
                     if batch:
-                        new, themes = _enrich_batch(batch, source, version, models, writer,
+                        new, themes = _enrich_batch(batch, source, version, pool, writer,
                                                     reuse, request.reuse)
                         computed += new
                         theme_rows += themes
@@ -541,7 +550,8 @@ def run_enrichment(reader: TextReader, writer: EnrichmentWriter, models: Enrichm
         sources=request.sources, model_version=version, models=components, read=read,
         enriched=enriched, cached=cached, computed=computed, theme_rows=theme_rows,
         pending=pending_total - enriched, seconds=seconds, limit_reached=limit_reached,
-        device=_device(models), adapted=models.adapted, adapt_seconds=models.adapt_seconds)
+        device=_device(models), adapted=models.adapted, adapt_seconds=models.adapt_seconds,
+        processes=len(pool.processes))
 
 
 @contextmanager
@@ -557,7 +567,7 @@ def closed_after(pages: Iterator[list[TextRow]]) -> Iterator[Iterator[list[TextR
 
 
 def _enrich_batch(batch: Sequence[TextRow], source: str, version: str,
-                  models: EnrichmentModels, writer: EnrichmentWriter,
+                  pool: WorkerPool, writer: EnrichmentWriter,
                   reuse: OrderedDict[str, TextEnrichment], reuse_size: int) -> tuple[int, int]:
     """Compute the batch's new distinct texts and write its rows; return (distinct texts
     computed, theme rows written)."""
@@ -566,8 +576,8 @@ def _enrich_batch(batch: Sequence[TextRow], source: str, version: str,
         if row.text_hash not in reuse and row.text_hash not in fresh:
             assert row.text is not None
             fresh[row.text_hash] = row.text
-    results = dict(zip(fresh, enrich_texts(list(fresh.values()), models,
-                                           transcripts=source == "interactions"),
+    results = dict(zip(fresh, pool.enrich(list(fresh.values()),
+                                          transcripts=source == "interactions"),
                        strict=True))
     for digest in {row.text_hash for row in batch} - set(fresh):
         results[digest] = reuse[digest]

@@ -46,19 +46,21 @@ class TextService:
                batch_size: int = 2000, limit: int | None = None, device: str | None = None,
                backend: str = "torch", train: str | None = None,
                text_vectors: str = "clauses", corrections: bool = False,
-               adapt: int = 0, readapt: bool = False, reader: TextReader | None = None,
+               adapt: int = 0, readapt: bool = False, workers: int = 0,
+               reader: TextReader | None = None,
                writer: EnrichmentWriter | None = None) -> EnrichmentSummary:
         """Enrich the texts not yet enriched under this model version (see
         :mod:`smokejumper.text.enrich`); ``corrections`` teaches the models from the labels
         given with :meth:`label` first; ``adapt`` > 0 adapts the models to a sample of up
         to that many of the workspace's texts first (:func:`adapt_models`), the sample an
         earlier run kept unless ``readapt`` (:mod:`smokejumper.text.adaptation_pool`);
-        ``reader``/``writer`` replace the store's."""
+        ``workers`` processes share the texts of lexicon models (0: one per core, at most
+        8; :mod:`smokejumper.text.workers`); ``reader``/``writer`` replace the store's."""
         request = EnrichmentRequest(source=source, model=model, themes=themes,
                                     batch_size=batch_size, limit=limit, device=device,
                                     backend=backend, train=train,
                                     text_vectors=text_vectors, corrections=corrections,
-                                    adapt=adapt, readapt=readapt)
+                                    adapt=adapt, readapt=readapt, workers=workers)
         return self.run(request, reader=reader, writer=writer)
 
     def run(self, request: EnrichmentRequest, *, reader: TextReader | None = None,
