@@ -334,6 +334,9 @@ def main() -> None:
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--uncapped", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--lexicon-workers", type=int, default=0,
+                        help="worker processes of the lexicon and memory runs (0: one per "
+                        "core, at most 8; 1: none)")
     args = parser.parse_args()
     if args.worker is not None:
         print(json.dumps(lexicon_worker(args.worker, capped=not args.uncapped,
@@ -354,13 +357,15 @@ def main() -> None:
         runs = {}
         for size in sizes:
             workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
-            runs[size] = run_worker(["--worker", str(workspace)])
+            runs[size] = run_worker(["--worker", str(workspace),
+                                     "--workers", str(args.lexicon_workers)])
             if size == args.texts:  # the same texts again in one process
                 workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
                 alone = run_worker(["--worker", str(workspace), "--workers", "1"])
             if size == sizes[-1]:  # the same texts again, not yet enriched, with no cap
                 workspace = make_workspace(demo, scratch / f"lexicon-{size}", size)
-                uncapped = run_worker(["--worker", str(workspace), "--uncapped"])
+                uncapped = run_worker(["--worker", str(workspace), "--uncapped",
+                                       "--workers", str(args.lexicon_workers)])
             shutil.rmtree(workspace, ignore_errors=True)
         full = runs[args.texts]
         report.update({
@@ -368,8 +373,8 @@ def main() -> None:
                         "processes": full["processes"], "seconds": full["seconds"],
                         "distinct_computed": full["computed"],
                         "theme_rows": full["theme_rows"],
-                        "one_process": {k: alone[k] for k in ("comments_per_s", "seconds",
-                                                              "processes")}},
+                        "one_process": {k: alone[k] for k in (
+                            "comments_per_s", "seconds", "processes", "rss_growth_mb")}},
             "cached_rerun": {**full["cached_rerun"], "goal_per_s": 50_000,
                              "meets_goal": full["cached_rerun"]["comments_per_s"] >= 50_000},
             "memory": {"pipeline": "lexicon (vader + keywords), batch 2000; the calling "

@@ -772,16 +772,22 @@ def test_a_model_that_cannot_adapt_is_left_as_it_is_with_a_warning() -> None:
 def test_streaming_appends_restore_the_checkpoint_settings(workspace: Path) -> None:
     from smokejumper.errors import StoreError
 
-    def shown(con) -> tuple[str, str]:
+    def shown(con) -> tuple[str, int, int]:
         return con.execute("SELECT current_setting('checkpoint_threshold'), "
-                           "current_setting('max_vacuum_tasks')").fetchone()
+                           "current_setting('max_vacuum_tasks'), "
+                           "current_setting('threads')").fetchone()
 
     with Workspace(workspace) as ws:
         con = ws.analytics.raw
+        con.execute("SET threads = 3")
         before = shown(con)
         with ws.analytics.streaming_appends():
-            assert shown(con) == ("4.0 MiB", 0)
+            assert shown(con) == ("4.0 MiB", 0, 2)  # at most 2 threads while streaming
         assert shown(con) == before
+        con.execute("SET threads = 1")  # fewer already: kept
+        with ws.analytics.streaming_appends():
+            assert shown(con)[2] == 1
+        assert shown(con)[2] == 1
         con.execute("SET checkpoint_threshold = '1MiB'")  # a lower one is kept
         with ws.analytics.streaming_appends():
             assert shown(con)[0] == "1.0 MiB"
@@ -792,8 +798,6 @@ def test_streaming_appends_restore_the_checkpoint_settings(workspace: Path) -> N
 
 
 # -- worker processes ------------------------------------------------------------------------------
-
-
 
 def test_worker_processes_give_exactly_the_rows_one_process_gives(
         small_demo_copy: Path, tmp_path: Path) -> None:
