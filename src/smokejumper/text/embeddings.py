@@ -90,7 +90,7 @@ class Embedder:
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Any] = OrderedDict()
         self._served: dict[str, Any] = {}
-        self._keeping: tuple[Mapping[bytes, Any], dict[bytes, Any]] | None = None
+        self._local = threading.local()  # what :meth:`keeping` keeps, per thread
 
     @property
     def model_path(self) -> Path:
@@ -181,16 +181,20 @@ class Embedder:
         vector from ``kept`` (by :func:`text_key`) when it is there, instead of running the
         model; and every text embedded in the block is recorded, with its vector, in the
         dict yielded (to keep for a later run: :mod:`smokejumper.text.adaptation_vectors`).
+        Both hold for the calling thread only.
         """
         recorded: dict[bytes, np.ndarray] = {}
-        with self._lock:
-            previous = self._keeping
-            self._keeping = (kept, recorded)
+        previous = self._keeping
+        self._local.keeping = (kept, recorded)
         try:
             yield recorded
         finally:
-            with self._lock:
-                self._keeping = previous
+            self._local.keeping = previous
+
+    @property
+    def _keeping(self) -> tuple[Mapping[bytes, Any], dict[bytes, Any]] | None:
+        """This thread's :meth:`keeping` (another thread's adaptation is not recorded)."""
+        return getattr(self._local, "keeping", None)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for ``texts``, one row each, in batches (float32, unit length)."""

@@ -82,13 +82,16 @@ class WorkerPool:
     def __enter__(self) -> WorkerPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        self.close(kill=kind is not None)  # after an error a worker may be mid-answer
 
-    def close(self) -> None:
-        """Stop the workers (if any were started)."""
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers (if any were started): they end when their input does, or at
+        once with ``kill`` (one may be stuck writing an answer nobody will read)."""
         started, self._started = self._started, []
         for process in started:
+            if kill:
+                process.kill()
             with contextlib.suppress(OSError):
                 assert process.stdin is not None
                 process.stdin.close()
@@ -103,22 +106,31 @@ class WorkerPool:
 
     def enrich(self, texts: Sequence[str], transcripts: bool = False
                ) -> list[TextEnrichment]:
-        """The enrichment of each text, in order."""
+        """The enrichment of each text, in order. An error a model raised in a worker is
+        raised here, as it would be in this process."""
         from smokejumper.text.enrich import enrich_texts
 
+        if not texts:
+            return []
         slices = self._slices(texts)
         if len(slices) > 1 and self._start():
+            working = self._started[:len(slices)]
             try:
-                for process, piece in zip(self._started, slices, strict=False):
+                for process, piece in zip(working, slices, strict=True):
                     _send(process, (piece, transcripts))
-                done = [_receive(process) for process, _ in zip(self._started, slices,
-                                                                 strict=False)]
+                answers = [_receive(process) for process in working]
             except (OSError, EOFError, pickle.UnpicklingError) as exc:
                 self._give_up(f"the enrichment workers stopped ({exc or type(exc).__name__})")
+            except BaseException:
+                self.close(kill=True)  # answers may be left unread: no worker is used again
+                self.workers = 1
+                raise
             else:
-                self.processes.update(process.pid for process, _ in zip(
-                    self._started, slices, strict=False))
-                return [result for results in done for result in results]
+                for failed, value in answers:
+                    if failed:
+                        raise value
+                self.processes.update(process.pid for process in working)
+                return [result for _, results in answers for result in results]
         self.processes.add(os.getpid())
         return enrich_texts(texts, self.models, transcripts)
 
@@ -145,16 +157,17 @@ class WorkerPool:
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             self._give_up(f"the models cannot be copied to worker processes ({exc})")
             return False
-        # the workers import this very package, wherever it was imported from here
+        # the workers import this very package, wherever it was imported from here (last:
+        # an installed package is found first where it is installed)
         package_root = str(Path(__file__).resolve().parents[2])
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+            [*filter(None, [os.environ.get("PYTHONPATH")]), package_root])}
         try:
-            for _ in range(self.workers):
-                process = subprocess.Popen(
+            for _ in range(self.workers):  # all start at once; each reads its models
+                self._started.append(subprocess.Popen(
                     [sys.executable, "-m", "smokejumper.text.workers"],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment)
-                self._started.append(process)
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment))
+            for process in self._started:
                 _send(process, blob, pickled=True)
         except OSError as exc:
             self._give_up(f"the enrichment workers could not start ({exc})")
@@ -163,7 +176,7 @@ class WorkerPool:
 
     def _give_up(self, why: str) -> None:
         self.reporter.warn(f"{why}; enriching in this process")
-        self.close()
+        self.close(kill=True)
         self.workers = 1
 
 
@@ -199,7 +212,8 @@ def _read(stream: IO[bytes]) -> Any:
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     """A worker's loop: the models first, then (texts, transcripts) requests, each answered
-    with the texts' enrichments, until the input ends."""
+    with (False, the texts' enrichments) or, when a model raised, (True, the error), until
+    the input ends."""
     from smokejumper.text.enrich import enrich_texts
 
     try:
@@ -211,17 +225,38 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
             texts, transcripts = _read(requests)
         except EOFError:
             return
-        results = enrich_texts(texts, models, transcripts)
-        _write(answers, pickle.dumps(results, pickle.HIGHEST_PROTOCOL))
+        try:
+            answer = pickle.dumps((False, enrich_texts(texts, models, transcripts)),
+                                  pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller, who raises it
+            answer = _error_answer(exc)
+        _write(answers, answer)
 
 
-if __name__ == "__main__":
+def _error_answer(exc: Exception) -> bytes:
+    try:
+        return pickle.dumps((True, exc), pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - an error that does not pickle: its text
+        from smokejumper.errors import TextError
+
+        return pickle.dumps((True, TextError(f"{type(exc).__name__}: {exc}")),
+                            pickle.HIGHEST_PROTOCOL)
+
+
+def _main() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the run; its end stops us
-    answers = sys.stdout.buffer
-    sys.stdout = sys.stderr  # anything a library prints must not mix with the answers
+    # the answers get their own descriptor; whatever else writes to the standard output
+    # (a library's print, a C extension) goes to the standard error instead
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    _main()
 
 
 __all__ = ["MAX_AUTO_WORKERS", "MIN_TEXTS_PER_WORKER", "WorkerPool", "auto_workers", "serve",
