@@ -6,10 +6,9 @@ difference is data in :data:`ENGINES`, not a second implementation.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -316,7 +315,7 @@ class AnalyticsStore:
                        f"SET max_vacuum_tasks = {int(found['max_vacuum_tasks'])}",
                        f"SET threads = {int(found['threads'])}"]
             for statement in restore:  # each one even if another fails (a lost database)
-                with contextlib.suppress(Exception):
+                with suppress(Exception):
                     con.execute(statement)
 
     def lift_engine_memory(self) -> bool:

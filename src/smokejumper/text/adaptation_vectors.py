@@ -36,15 +36,12 @@ def vectors_path(folder: Path, embedder: Embedder) -> Path:
     of every file of the model folder (subfolders too) and the runtime settings that change
     a vector (backend, normalisation; not the device: a GPU's vectors differ from a CPU's
     by rounding only)."""
+    from smokejumper.text.onnx_backend import model_digest
+
     config = embedder.config
-    digest = hashlib.sha256(repr((config.backend, config.normalize)).encode())
-    root = embedder.model_path
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return folder / f"adaptation-{embedder.model_id}-{digest.hexdigest()[:12]}.npz"
+    tag = hashlib.sha256(repr((model_digest(embedder.model_path, contents=True),
+                               config.backend, config.normalize)).encode()).hexdigest()[:12]
+    return folder / f"adaptation-{embedder.model_id}-{tag}.npz"
 
 
 def read_vectors(path: Path, reporter: Reporter | None = None) -> dict[bytes, np.ndarray]:

@@ -186,13 +186,14 @@ class EnrichmentModels:
     adapted: int = 0
     adapt_seconds: float = 0.0
 
-    def embedders(self) -> list[Any]:
+    def embedders(self, untuned: bool = False) -> list[Any]:
         """The distinct embedders the models embed texts with (none for lexicon models; a
         sentiment model that embeds with its own tuned copy, such as ``setfit``, is left
-        out)."""
+        out unless ``untuned``: its embedder still embeds what it adapts to)."""
         found: dict[int, Any] = {}
         for model in (self.sentiment, self.themes):
-            if model is self.sentiment and getattr(model, "name", "") in OWN_ENCODER_MODELS:
+            if not untuned and model is self.sentiment and \
+                    getattr(model, "name", "") in OWN_ENCODER_MODELS:
                 continue
             embedder = getattr(model, "embedder", None)
             if embedder is not None:
@@ -347,11 +348,9 @@ def adapt_models(models: EnrichmentModels, texts: Sequence[str],
     started = time.perf_counter()
     redacted = [redact(text, models.redaction).text for text in texts]
     adapted = 0
-    embedders = {id(m.embedder): m.embedder for m in candidates
-                 if getattr(m, "embedder", None) is not None}
     with reporter.progress(f"adapting {', '.join(m.name for m in candidates)} to "
                            f"{len(redacted):,} of the workspace's texts"), \
-            kept_vectors(vectors_folder, list(embedders.values()), reporter):
+            kept_vectors(vectors_folder, models.embedders(untuned=True), reporter):
         for model in candidates:
             if adapt_or_warn(model, redacted, reporter):
                 adapted = len(redacted)

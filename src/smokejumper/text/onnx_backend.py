@@ -34,8 +34,10 @@ def cache_folder() -> Path:
     return Path(root).expanduser() if root else Path.home() / ".cache" / "smokejumper"
 
 
-def model_digest(folder: Path) -> str:
-    """A short hash of a model folder's file names and sizes (cheap, changes with the model).
+def model_digest(folder: Path, contents: bool = False) -> str:
+    """A short hash of a model folder's file names and sizes (cheap, changes with the model)
+    or, with ``contents``, of what every file holds (also when a retrained model's files
+    keep their sizes).
 
     >>> import tempfile
     >>> len(model_digest(Path(tempfile.mkdtemp())))
@@ -44,6 +46,10 @@ def model_digest(folder: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}\n".encode())
+        if contents:
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()[:12]
 
 
