@@ -145,8 +145,6 @@ def themes(data: Path, folds: int) -> dict[str, Any]:
                                 texts))),
         "zero_shot_hybrid_full_taxonomy": _scores(evaluate_predictions(
             labels, best_themes(HybridThemeTagger(taxonomy, embedder), texts))),
-        "zero_shot_hybrid_full_taxonomy_adapted": _scores(evaluate_predictions(
-            labels, best_themes(HybridThemeTagger(taxonomy, embedder).adapt(texts), texts))),
         "keywords_only": _scores(evaluate_predictions(
             labels, best_themes(KeywordThemeTagger(taxonomy), texts))),
         f"taught_hybrid_{folds}fold": _scores(

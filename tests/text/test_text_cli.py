@@ -98,10 +98,14 @@ def test_themes_eval_with_keywords(files, capsys) -> None:
     assert result["per_class_f1"] == {"billing": 0.8, "delivery": 0.8}
 
 
-def test_hybrid_themes_eval_adapts_to_the_texts_unless_told_not_to(files, capsys) -> None:
+def test_hybrid_themes_eval_adapts_to_the_texts_unless_told_not_to(files, tmp_path,
+                                                                  capsys) -> None:
     pytest.importorskip("sentence_transformers")
+    described = tmp_path / "described.toml"
+    described.write_text("\n".join(line for line in THEMES_TOML.splitlines()
+                                    if not line.startswith("keywords")))
     base = ["text", "eval", "--task", "themes", "--labels", str(files["themes_csv"]),
-            "--label-column", "theme", "--themes", str(files["themes"]), "--format", "json"]
+            "--label-column", "theme", "--themes", str(described), "--format", "json"]
     code, out, err = run(base, capsys)
     assert code == 0, err
     adapted = json.loads(out)
@@ -114,6 +118,13 @@ def test_hybrid_themes_eval_adapts_to_the_texts_unless_told_not_to(files, capsys
     code, out, err = run([*base, "--train", str(files["themes_csv"])], capsys)
     assert code == 0, err
     assert json.loads(out)["adapted"] is None  # taught: examples, not its own labels
+    # themes with keywords keep what their author wrote, and the user is told
+    code, out, err = run(["text", "eval", "--task", "themes", "--labels",
+                          str(files["themes_csv"]), "--label-column", "theme", "--themes",
+                          str(files["themes"]), "--format", "json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["adapted"] is None
+    assert "hybrid not adapted: every theme has examples or keywords" in err
 
 
 def test_table_output(files, capsys) -> None:

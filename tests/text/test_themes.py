@@ -31,6 +31,20 @@ SHOP = {
               "parent": None},
 }
 
+# unlabelled texts about the three SHOP themes, seven each, for the taggers to adapt to
+UNLABELLED = [
+    "The parcel came late.", "My order was lost in transit.", "Tracking has not moved.",
+    "The courier left the box in the rain.", "The package arrived damaged.",
+    "Delivery took three weeks.", "The van never showed up.",
+    "I was charged twice.", "The invoice shows the wrong amount.",
+    "Still waiting for my refund.", "You took money after I cancelled.",
+    "The bill had a fee I never agreed to.", "My card was debited two times.",
+    "The refund never reached my account.",
+    "The agent was rude to me.", "The shop assistant was really helpful.",
+    "Your staff know nothing about the products.", "The man on the phone was lovely.",
+    "The cashier ignored me.", "Friendly and patient advisor.", "The clerk was grumpy.",
+]
+
 
 def test_taxonomy_from_toml(tmp_path: Path) -> None:
     path = tmp_path / "themes.toml"
@@ -124,18 +138,7 @@ def test_adapt_learns_from_the_texts_it_tags_without_labels(embedder) -> None:
 
     descriptions = Taxonomy.from_mapping(
         {name: {"description": spec["description"]} for name, spec in SHOP.items()})
-    unlabelled = [
-        "The parcel came late.", "My order was lost in transit.", "Tracking has not moved.",
-        "The courier left the box in the rain.", "The package arrived damaged.",
-        "Delivery took three weeks.", "The van never showed up.",
-        "I was charged twice.", "The invoice shows the wrong amount.",
-        "Still waiting for my refund.", "You took money after I cancelled.",
-        "The bill had a fee I never agreed to.", "My card was debited two times.",
-        "The refund never reached my account.",
-        "The agent was rude to me.", "The shop assistant was really helpful.",
-        "Your staff know nothing about the products.", "The man on the phone was lovely.",
-        "The cashier ignored me.", "Friendly and patient advisor.", "The clerk was grumpy.",
-    ]
+    unlabelled = UNLABELLED
     tagger = HybridThemeTagger(descriptions, embedder)
     zero_shot = tagger.version
     assert tagger.adapt(unlabelled) is tagger
@@ -156,6 +159,58 @@ def test_adapt_learns_from_the_texts_it_tags_without_labels(embedder) -> None:
 
     with pytest.raises(TextError, match="at least two different themes"):
         HybridThemeTagger(descriptions, embedder).adapt(unlabelled[:5])
+
+
+def test_adapting_leaves_themes_with_examples_or_keywords_as_written(embedder) -> None:
+    from smokejumper.text.themes import HybridThemeTagger
+
+    unlabelled = UNLABELLED
+    mixed = Taxonomy.from_mapping({
+        "delivery": {"description": "Parcels, couriers and tracking"},
+        "billing": {"description": "Bills, charges and refunds"},
+        "staff": {"description": "How the staff behaved", "keywords": ["agent", "cashier"]},
+    })
+    zero_shot = HybridThemeTagger(mixed, embedder)
+    adapted = HybridThemeTagger(mixed, embedder).adapt(unlabelled)
+    assert adapted.is_adapted
+    assert set(adapted._classifiers) == {0, 1}  # delivery and billing, not staff
+    texts = ["The agent never called back.", "The cashier was kind."]
+    staff = [row[2] for row in zero_shot.confidences(texts)]
+    assert [row[2] for row in adapted.confidences(texts)] == staff
+
+    written = Taxonomy.from_mapping({name: {"description": spec["description"],
+                                            "keywords": spec["keywords"]}
+                                     for name, spec in SHOP.items()})
+    with pytest.raises(TextError, match="every theme has examples or keywords"):
+        HybridThemeTagger(written, embedder).adapt(unlabelled)
+
+
+def test_adapted_themes_are_read_clause_by_clause(embedder) -> None:
+    """A comment about two adapted themes in two clauses keeps both; a clause speaks of
+    its best adapted theme only."""
+    from smokejumper.text.themes import HybridThemeTagger
+
+    descriptions = Taxonomy.from_mapping(
+        {name: {"description": spec["description"]} for name, spec in SHOP.items()})
+    tagger = HybridThemeTagger(descriptions, embedder).adapt(UNLABELLED)
+    both = "The courier lost my parcel, but I was charged twice for it."
+    [tags] = tag_themes(tagger, [both])
+    assert {tag.theme for tag in tags} == {"delivery", "billing"}
+    [single] = tag_themes(tagger, ["The courier lost my parcel."])
+    assert [tag.theme for tag in single] == ["delivery"]
+
+
+def test_adapting_settings_are_checked() -> None:
+    from smokejumper.text.themes import ThemeTaggerConfig
+
+    with pytest.raises(TextError, match="adapt_shares"):
+        ThemeTaggerConfig(adapt_shares=())
+    with pytest.raises(TextError, match="adapt_shares"):
+        ThemeTaggerConfig(adapt_shares=(0.2, 1.5))
+    with pytest.raises(TextError, match="neighbour_weight"):
+        ThemeTaggerConfig(neighbour_weight=2.0)
+    with pytest.raises(TextError, match="adapt_neighbours"):
+        ThemeTaggerConfig(adapt_neighbours=0)
 
 
 @pytest.mark.slow

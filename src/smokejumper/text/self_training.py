@@ -40,6 +40,47 @@ def surest_per_label(scores: np.ndarray, share: float) -> list[int]:
     return chosen
 
 
+def self_trained_labels(scores: np.ndarray, vectors: np.ndarray, shares: Sequence[float],
+                        neighbours: int, weight: float, seed: int = 0) -> np.ndarray:
+    """Each text's label after rounds of self-training on unlabelled texts.
+
+    Round by round, per best-scoring column, the share ``shares[i]`` of the texts with the
+    widest margin (:func:`surest_per_label`) teaches a multinomial logistic regression on
+    ``vectors`` (balanced classes). Its probabilities for every text, averaged
+    (``weight``) with the mean of those of the text's ``neighbours`` most similar texts
+    (itself included; at most a tenth of the texts, none under 10 texts), are the next
+    round's scores. Growing shares let what the surest texts taught label the harder
+    ones. Returns the best column of the last round's scores. Raises :class:`TextError`
+    when a round's texts all have one label.
+
+    >>> import numpy as np
+    >>> vectors = np.array([[1, .1], [1, .2], [.9, 0], [.1, 1], [0, 1], [.2, .9]])
+    >>> scores = np.array([[.9, .1], [.6, .4], [.4, .6], [.2, .8], [.3, .7], [.45, .55]])
+    >>> self_trained_labels(scores, vectors, (0.5, 1.0), neighbours=2, weight=0.5).tolist()
+    [0, 0, 0, 1, 1, 1]
+    """
+    import numpy as np
+
+    from smokejumper.text._optional import optional_import
+    from smokejumper.text.sentiment_adapt import PoolNeighbourhood, unit_rows
+
+    logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
+    units = unit_rows(vectors)
+    size = min(neighbours, len(units) // 10)
+    current = np.asarray(scores, dtype=np.float64)
+    for share in shares:
+        chosen = surest_per_label(current, share)
+        best = current.argmax(axis=1)[chosen]
+        if len(set(best.tolist())) < 2:
+            raise TextError("self-training needs texts under at least two different labels")
+        model = logistic_regression(max_iter=3000, class_weight="balanced",
+                                    random_state=seed).fit(units[chosen], best)
+        own = np.zeros_like(current)
+        own[:, model.classes_] = model.predict_proba(units)
+        current = PoolNeighbourhood(units, own, size).smooth(units, own, weight)
+    return current.argmax(axis=1)
+
+
 def pool_digest(texts: Sequence[str]) -> str:
     """A short name for a pool of texts, whatever their order.
 
