@@ -52,7 +52,8 @@ def enrich(
     adapt: Annotated[int, typer.Option(
         "--adapt", min=0, help="First let the models learn the language of up to this many "
         "of the workspace's own texts (no labels needed): the embedding or setfit "
-        "sentiment model and the untaught hybrid theme tagger. The sample is kept: later "
+        "sentiment model and the untaught hybrid theme tagger (themes described by words "
+        "alone; themes with examples or keywords keep them). The sample is kept: later "
         "runs with the same N adapt to the same texts, so only new texts are enriched.")] = 0,
     readapt: Annotated[bool, typer.Option(
         "--readapt", help="With --adapt: draw a fresh sample of the texts there are now "

@@ -65,8 +65,9 @@ def eval_command(
         help="Let the model first learn from the texts it scores, reading none of their "
              "labels (`enrich --adapt N` does the same with a workspace's texts). Untaught "
              "(hybrid themes, embedding sentiment), it labels them itself and learns from "
-             "the ones it is surest of; taught (embedding, setfit sentiment), it reads "
-             "each text together with the texts most like it.")] = True,
+             "the ones it is surest of (themes with examples or keywords keep them); "
+             "taught (embedding, setfit sentiment), it reads each text together with the "
+             "texts most like it.")] = True,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Score a text model on a labelled CSV: accuracy, macro-F1, per-class F1.
