@@ -216,7 +216,8 @@ def test_adapting_settings_are_checked() -> None:
 @pytest.mark.slow
 def test_adapted_zero_shot_beats_nearest_description_on_semeval(embedder, semeval_dir) -> None:
     """Descriptions only (written before any scoring, bench/text_eval.py): adapting to the
-    sentences (no label read) must stay 0.08 macro-F1 above nearest-description matching."""
+    sentences (no label read) must stay 0.10 macro-F1 above nearest-description matching
+    (0.734 against 0.617; the one-round adaptation before 2026-11-23 reached 0.708)."""
     import sys
 
     import numpy as np
@@ -240,4 +241,4 @@ def test_adapted_zero_shot_beats_nearest_description_on_semeval(embedder, semeva
     adapted = evaluate_predictions(labels, best_themes(tagger.adapt(texts), texts)).macro_f1
     assert baseline == pytest.approx(0.617, abs=0.005)
     assert plain == pytest.approx(0.666, abs=0.005)
-    assert adapted >= baseline + 0.08
+    assert adapted >= baseline + 0.10
