@@ -200,6 +200,52 @@ def test_adapted_themes_are_read_clause_by_clause(embedder) -> None:
     assert [tag.theme for tag in single] == ["delivery"]
 
 
+def test_a_clause_keeps_its_best_adapted_theme_only(embedder) -> None:
+    """Within a clause the second adapted theme stays below the threshold, also after the
+    confidences are stored as float32 (a cap of 0.49999999999999994 rounds up to 0.5)."""
+    import numpy as np
+
+    from smokejumper.text.themes import HybridThemeTagger
+
+    class Fixed:
+        def __init__(self, *answers: float) -> None:
+            self.answers = list(answers)
+
+        def predict_proba(self, vectors):
+            p = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+            return np.tile([1.0 - p, p], (len(vectors), 1))
+
+    taxonomy = Taxonomy.from_mapping({"delivery": {"description": "Parcels"},
+                                      "billing": {"description": "Bills"}})
+    tagger = HybridThemeTagger(taxonomy, embedder)
+    # the whole text: delivery 0.9, billing 0.3; each clause: delivery 0.9, billing 0.8
+    tagger._classifiers = {0: Fixed(0.9), 1: Fixed(0.3, 0.8)}
+    tagger._taught_on = "adapted-test"
+    [row] = tagger.confidences(["The parcel was late, and the bill was wrong."])
+    assert row[0] == pytest.approx(0.9)
+    assert 0.49 < row[1] < 0.5
+    tagger._classifiers = {0: Fixed(0.9), 1: Fixed(0.3, 0.8)}
+    [tags] = tag_themes(tagger, ["The parcel was late, and the bill was wrong."])
+    assert [tag.theme for tag in tags] == ["delivery"]
+
+
+def test_versions_name_the_adapting_settings_only_when_adapted(embedder) -> None:
+    from smokejumper.text.themes import HybridThemeTagger, ThemeTaggerConfig
+
+    descriptions = Taxonomy.from_mapping(
+        {name: {"description": spec["description"]} for name, spec in SHOP.items()})
+    plain = HybridThemeTagger(descriptions, embedder)
+    other = HybridThemeTagger(descriptions, embedder, ThemeTaggerConfig(adapt_neighbours=5))
+    # zero-shot and taught versions read as before adapting had settings (cache kept)
+    assert plain.version.split(":")[3] == "02ca1aed"
+    assert other.version == plain.version
+    plain.adapt(UNLABELLED)
+    other.adapt(UNLABELLED)
+    assert plain.version.split(":")[3] != "02ca1aed"
+    assert other.version != plain.version
+    assert ThemeTaggerConfig(adapt_shares=[0.2, 1.0]) == ThemeTaggerConfig(adapt_shares=(0.2, 1.0))
+
+
 def test_adapting_settings_are_checked() -> None:
     from smokejumper.text.themes import ThemeTaggerConfig
 
@@ -211,6 +257,8 @@ def test_adapting_settings_are_checked() -> None:
         ThemeTaggerConfig(neighbour_weight=2.0)
     with pytest.raises(TextError, match="adapt_neighbours"):
         ThemeTaggerConfig(adapt_neighbours=0)
+    with pytest.raises(TextError, match="adapt_regularisation"):
+        ThemeTaggerConfig(adapt_regularisation=0)
 
 
 @pytest.mark.slow

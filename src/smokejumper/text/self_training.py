@@ -50,8 +50,8 @@ def self_trained_labels(scores: np.ndarray, vectors: np.ndarray, shares: Sequenc
     (``weight``) with the mean of those of the text's ``neighbours`` most similar texts
     (itself included; at most a tenth of the texts, none under 10 texts), are the next
     round's scores. Growing shares let what the surest texts taught label the harder
-    ones. Returns the best column of the last round's scores. Raises :class:`TextError`
-    when a round's texts all have one label.
+    ones. Returns the best column of the last round's scores; a round whose chosen texts
+    all have one label ends the rounds there (the first one raises :class:`TextError`).
 
     >>> import numpy as np
     >>> vectors = np.array([[1, .1], [1, .2], [.9, 0], [.1, 1], [0, 1], [.2, .9]])
@@ -68,11 +68,14 @@ def self_trained_labels(scores: np.ndarray, vectors: np.ndarray, shares: Sequenc
     units = unit_rows(vectors)
     size = min(neighbours, len(units) // 10)
     current = np.asarray(scores, dtype=np.float64)
-    for share in shares:
+    for round_number, share in enumerate(shares):
         chosen = surest_per_label(current, share)
         best = current.argmax(axis=1)[chosen]
         if len(set(best.tolist())) < 2:
-            raise TextError("self-training needs texts under at least two different labels")
+            if round_number == 0:
+                raise TextError("self-training needs texts under at least two different "
+                                "labels")
+            break
         model = logistic_regression(max_iter=3000, class_weight="balanced",
                                     random_state=seed).fit(units[chosen], best)
         own = np.zeros_like(current)

@@ -17,7 +17,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -174,6 +174,7 @@ class ThemeTaggerConfig:
     adapt_regularisation: float = 10.0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "adapt_shares", tuple(self.adapt_shares))
         if not self.adapt_shares or not all(0 < share <= 1 for share in self.adapt_shares):
             raise TextError(f"adapt_shares must be one or more shares in (0, 1], not "
                             f"{self.adapt_shares}")
@@ -181,6 +182,27 @@ class ThemeTaggerConfig:
             raise TextError(f"neighbour_weight must be in [0, 1], not {self.neighbour_weight}")
         if self.adapt_neighbours < 1:
             raise TextError(f"adapt_neighbours must be at least 1, not {self.adapt_neighbours}")
+        if self.adapt_regularisation <= 0:
+            raise TextError(f"adapt_regularisation must be above 0, not "
+                            f"{self.adapt_regularisation}")
+
+    def settings(self, adapted: bool) -> str:
+        """The settings a tagger's version names. Only an adapted tagger's names the
+        adapting ones; the others' read as they did before adapting had settings of its
+        own (2026-11-23), so what zero-shot and taught taggers enriched stays cached.
+
+        >>> ThemeTaggerConfig().settings(adapted=False).endswith("seed=0, adapt_share=0.2)")
+        True
+        """
+        own = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self)
+                        if f.name not in ADAPT_SETTINGS)
+        adapting = ", ".join(f"{name}={getattr(self, name)!r}" for name in ADAPT_SETTINGS) \
+            if adapted else "adapt_share=0.2"
+        return f"ThemeTaggerConfig({own}, {adapting})"
+
+
+#: the :class:`ThemeTaggerConfig` fields that only :meth:`HybridThemeTagger.adapt` reads
+ADAPT_SETTINGS = ("adapt_shares", "adapt_neighbours", "neighbour_weight", "adapt_regularisation")
 
 
 class ThemeModel(Protocol):
@@ -348,7 +370,8 @@ class HybridThemeTagger:
 
     @property
     def version(self) -> str:
-        settings = hashlib.sha256(repr(self.config).encode()).hexdigest()[:8]
+        settings = hashlib.sha256(
+            self.config.settings(self.is_adapted).encode()).hexdigest()[:8]
         return (f"hybrid:{self.embedder.model_id}:{self.taxonomy.digest()}:{settings}:"
                 f"{self._taught_on or 'zero-shot'}")
 
@@ -483,8 +506,8 @@ class HybridThemeTagger:
         columns = list(self._classifiers)
         piece_vectors = self.embedder.encode(pieces)
         unit = np.stack([self._classifiers[column].predict_proba(piece_vectors)[:, 1]
-                         for column in columns], axis=1)
-        cap = np.nextafter(self.config.threshold, 0.0)
+                         for column in columns], axis=1).astype(confidence.dtype)
+        cap = np.nextafter(np.float32(self.config.threshold), np.float32(-np.inf))
         unit = np.where(unit >= unit.max(axis=1, keepdims=True), unit, np.minimum(unit, cap))
         best = confidence[:, columns]
         np.maximum.at(best, np.array(owners), unit)
@@ -558,7 +581,7 @@ class HybridThemeTagger:
         confidence.
 
         Best-theme macro-F1, descriptions only: SemEval-2014 restaurant sentences 0.666 to
-        0.735, BANKING77 0.591 to 0.694 (docs/text.md).
+        0.734, BANKING77 0.591 to 0.694 (docs/text.md).
         """
         from smokejumper.text.self_training import pool_digest, self_trained_labels
 
