@@ -66,7 +66,6 @@ def self_trained_labels(scores: np.ndarray, vectors: np.ndarray, shares: Sequenc
 
     logistic_regression = optional_import("sklearn.linear_model").LogisticRegression
     units = unit_rows(vectors)
-    size = min(neighbours, len(units) // 10)
     current = np.asarray(scores, dtype=np.float64)
     for round_number, share in enumerate(shares):
         chosen = surest_per_label(current, share)
@@ -80,7 +79,7 @@ def self_trained_labels(scores: np.ndarray, vectors: np.ndarray, shares: Sequenc
                                     random_state=seed).fit(units[chosen], best)
         own = np.zeros_like(current)
         own[:, model.classes_] = model.predict_proba(units)
-        current = PoolNeighbourhood(units, own, size).smooth(units, own, weight)
+        current = PoolNeighbourhood.of(units, own, neighbours).smooth(units, own, weight)
     return current.argmax(axis=1)
 
 

@@ -101,10 +101,10 @@ class PoolNeighbourhood:
 
     @classmethod
     def of(cls, vectors: np.ndarray, probabilities: np.ndarray,
-           config: AdaptationConfig) -> PoolNeighbourhood:
-        """The pool of ``vectors`` (made unit length) and their ``probabilities``."""
-        return cls(unit_rows(vectors), probabilities,
-                   min(config.adapt_neighbours, len(vectors) // 10))
+           neighbours: int) -> PoolNeighbourhood:
+        """The pool of ``vectors`` (made unit length) and their ``probabilities``, read by
+        ``neighbours`` texts at most (a tenth of the pool at most)."""
+        return cls(unit_rows(vectors), probabilities, min(neighbours, len(vectors) // 10))
 
     def mean(self, vectors: np.ndarray) -> np.ndarray:
         """Per row of ``vectors``, the mean probabilities of its ``size`` most similar
@@ -154,8 +154,8 @@ class SentimentAdaptation:
         classifier.fit(vectors[chosen], [classes[int(best[i])] for i in chosen])
         pool = blend_with_head(classifier, classes, vectors, head_probabilities,
                                config.adapt_blend)
-        return cls(classifier, tuple(classes), PoolNeighbourhood.of(vectors, pool, config),
-                   config, pool_digest(texts))
+        neighbourhood = PoolNeighbourhood.of(vectors, pool, config.adapt_neighbours)
+        return cls(classifier, tuple(classes), neighbourhood, config, pool_digest(texts))
 
     @property
     def tag(self) -> str:
@@ -188,7 +188,8 @@ class TaughtAdaptation:
         A pool under 10 texts, or a ``neighbour_weight`` of 0, would change nothing: an
         error."""
         config = config or AdaptationConfig()
-        neighbourhood = PoolNeighbourhood.of(vectors, probabilities, config)
+        neighbourhood = PoolNeighbourhood.of(vectors, probabilities,
+                                             config.adapt_neighbours)
         if neighbourhood.size == 0 or config.neighbour_weight == 0:
             raise TextError(f"reading a taught model's texts with their neighbours needs a "
                             f"pool of at least 10 texts and a neighbour_weight above 0 "
