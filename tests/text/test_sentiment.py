@@ -328,35 +328,58 @@ def test_adaptation_settings_are_checked() -> None:
         AdaptationConfig(neighbour_weight=1.5)
     with pytest.raises(TextError, match="adapt_neighbours must be at least 1"):
         AdaptationConfig(adapt_neighbours=0)
+    with pytest.raises(TextError, match="head_weight must be in"):
+        AdaptationConfig(head_weight=-0.1)
 
 
 def test_a_taught_model_adapts_by_reading_each_text_with_its_nearest_pool_texts(
         embedder) -> None:
     import numpy as np
 
-    from smokejumper.text.sentiment import EmbeddingClassifierConfig, EmbeddingSentimentModel
+    from smokejumper.text.sentiment import (
+        EmbeddingClassifierConfig,
+        EmbeddingSentimentModel,
+        load_sentiment_head,
+    )
     from smokejumper.text.sentiment_adapt import AdaptationConfig
 
     examples = (["awful", "terrible", "great", "lovely", "ok", "fine"],
                 ["negative", "negative", "positive", "positive", "neutral", "neutral"])
-    config = EmbeddingClassifierConfig(adaptation=AdaptationConfig(adapt_neighbours=3))
+    config = EmbeddingClassifierConfig(adaptation=AdaptationConfig(adapt_neighbours=3,
+                                                                   head_weight=0.5))
     taught = EmbeddingSentimentModel(embedder, config).fit(*examples)
     model = EmbeddingSentimentModel(embedder, config).fit(*examples).adapt(ADAPT_POOL)
     assert model.is_taught and model.is_adapted and model.can_adapt
-    assert model.version.startswith(taught.version + ":near-") and model.version.endswith("-3-0.5")
-    # no pseudo-label is learnt: half the taught probabilities, half the mean of the taught
-    # probabilities of the 3 most similar pool texts
+    head = load_sentiment_head()
+    assert model.version.startswith(taught.version + ":near-")
+    assert model.version.endswith(f"-3-0.5-head0.5-{head.digest}")
+    # no pseudo-label is learnt: each text's probabilities are half the taught model's,
+    # half the shipped head's; and the scores are half those, half the mean of those of
+    # the 3 most similar pool texts
     features = taught.features(ADAPT_POOL)
-    own = taught._classifier.predict_proba(features)
+    classes = list(taught._classifier.classes_)
+    head_columns = [list(head.classes).index(label) for label in classes]
+    own = 0.5 * taught._classifier.predict_proba(features) + \
+        0.5 * head.probabilities(features)[:, head_columns]
     units = features[:, :-4] / np.linalg.norm(features[:, :-4], axis=1, keepdims=True)
     nearest = np.argsort(-(units @ units.T), axis=1, kind="stable")[:, :3]
     expected = 0.5 * own[nearest].mean(axis=1) + 0.5 * own
-    classes = list(taught._classifier.classes_)
     scores = model.score(ADAPT_POOL)
     assert np.allclose([s.score for s in scores],
                        expected[:, classes.index("positive")]
                        - expected[:, classes.index("negative")], atol=1e-5)
     assert [s.label for s in scores] == [classes[i] for i in expected.argmax(axis=1)]
+    # head_weight 0 (the default here): the taught model's own probabilities alone, read
+    # with their neighbours'
+    alone = EmbeddingClassifierConfig(adaptation=AdaptationConfig(adapt_neighbours=3))
+    without_head = EmbeddingSentimentModel(embedder, alone).fit(*examples).adapt(ADAPT_POOL)
+    assert without_head.version.endswith("-3-0.5") and "head" not in \
+        without_head.version.split(":near-")[1]
+    own = taught._classifier.predict_proba(features)
+    expected = 0.5 * own[nearest].mean(axis=1) + 0.5 * own
+    assert np.allclose([s.score for s in without_head.score(ADAPT_POOL)],
+                       expected[:, classes.index("positive")]
+                       - expected[:, classes.index("negative")], atol=1e-5)
     # teaching again drops the adaptation; so does teaching after an untaught adaptation
     model.fit(*examples)
     assert not model.is_adapted and model.version == taught.version

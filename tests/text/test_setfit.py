@@ -107,19 +107,30 @@ def test_teach_and_predict_obvious_sentences(embedder) -> None:
 
     # Adapted to a pool of unlabelled texts, a text is read with its nearest pool text (a
     # tenth of 12), nearest as the untuned model sees them: half its own probabilities,
-    # half that text's.
+    # half that text's; and each text's probabilities are half the taught model's, half
+    # the shipped head's (on the untuned embeddings and VADER's scores).
     import numpy as np
 
+    from smokejumper.text.sentiment import lexicon_features, load_sentiment_head
+
+    head = load_sentiment_head()
+    classes = list(model._classifier.classes_)
+    head_columns = [list(head.classes).index(label) for label in classes]
+
+    def with_head(some: list[str]) -> np.ndarray:
+        taught = model._classifier.predict_proba(model._features(model._encoder, some))
+        read = np.hstack([embedder.encode(some), lexicon_features(model._vader, some)])
+        return 0.5 * taught + 0.5 * head.probabilities(read)[:, head_columns]
+
     unseen = [t for t, _ in UNSEEN]
-    own = model._classifier.predict_proba(model._features(model._encoder, unseen))
-    pool_own = model._classifier.predict_proba(model._features(model._encoder, texts))
+    own, pool_own = with_head(unseen), with_head(texts)
     taught_version = model.version
     model.adapt(texts)
     assert model.is_adapted and model.version.startswith(taught_version + ":near-")
+    assert model.version.endswith(f"-head0.5-{head.digest}")
     units = before / np.linalg.norm(before, axis=1, keepdims=True)
     nearest = (embedder.encode(unseen) @ units.T).argmax(axis=1)
     expected = 0.5 * own + 0.5 * pool_own[nearest]
-    classes = list(model._classifier.classes_)
     assert [s.score for s in model.score(unseen)] == pytest.approx(
         list(expected[:, classes.index("positive")] - expected[:, classes.index("negative")]),
         abs=1e-5)

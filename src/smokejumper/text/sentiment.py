@@ -29,8 +29,10 @@ from smokejumper.text._optional import optional_import
 from smokejumper.text.evaluate import EvaluationReport, cross_validate
 from smokejumper.text.sentiment_adapt import (
     AdaptationConfig,
+    HeadReading,
     SentimentAdaptation,
     TaughtAdaptation,
+    aligned_head,
 )
 from smokejumper.text.social import VERSION as SOCIAL_VERSION
 from smokejumper.text.social import model_text
@@ -283,6 +285,27 @@ def load_sentiment_head(path: str | None = None) -> SentimentHead:
     return head
 
 
+def head_beside_taught(embedder: Embedder, weight: float, vader: VaderSentimentModel | None,
+                       texts: Sequence[str], vectors: np.ndarray, features: np.ndarray,
+                       classes: Sequence[Any]) -> HeadReading | None:
+    """The shipped head's reading of texts for a taught model to read beside its own
+    (:class:`~smokejumper.text.sentiment_adapt.TaughtAdaptation`): from their untuned
+    embeddings ``vectors`` and VADER's four scores (the last columns of the taught
+    model's ``features`` when it reads them with ``vader``; zeros without), in the columns
+    of the taught ``classes``. None when ``weight`` is 0 or the embedding model is not
+    the bundled one (the head was fitted on its embeddings)."""
+    import numpy as np
+
+    if weight == 0 or embedder.config.model_path is not None:
+        return None
+    lexicon = features[:, -LEXICON_COLUMNS:] if vader is not None else \
+        lexicon_features(None, texts)
+    head = load_sentiment_head()
+    probabilities = head.probabilities(np.hstack([vectors, lexicon]))
+    classes = [str(label) for label in classes]
+    return HeadReading(aligned_head(probabilities, head.classes, classes), head.digest)
+
+
 @dataclass(frozen=True)
 class EmbeddingClassifierConfig:
     """How the taught classifier is fitted.
@@ -420,9 +443,10 @@ class EmbeddingSentimentModel:
             return self
         features = self.features(texts)
         if self._classifier is not None:
+            vectors = self._embedding_part(features, head=False)
             self._taught_adaptation = TaughtAdaptation.learn(
-                texts, self._embedding_part(features, head=False),
-                self._classifier.predict_proba(features), self.config.adaptation)
+                texts, vectors, self._classifier.predict_proba(features),
+                self.config.adaptation, self._head_beside(texts, vectors, features))
             return self
         head = self._head()
         self._adaptation = SentimentAdaptation.learn(
@@ -435,6 +459,14 @@ class EmbeddingSentimentModel:
         regression's (without the lexicon scores)."""
         columns = self._lexicon_columns(head)
         return features[:, :-columns] if columns else features
+
+    def _head_beside(self, texts: Sequence[str], vectors: np.ndarray,
+                     features: np.ndarray) -> HeadReading | None:
+        """The shipped head's reading of the texts for the taught model (``features`` in
+        the taught layout, ``vectors`` their embedding part)."""
+        return head_beside_taught(self.embedder, self.config.adaptation.head_weight,
+                                  self._vader, texts, vectors, features,
+                                  self._classifier.classes_)
 
     def _untaught_probabilities(self, features: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """The head's probabilities, or the adapted ones once adapted."""
@@ -488,8 +520,9 @@ class EmbeddingSentimentModel:
         features = self.features(texts)
         probabilities = self._classifier.predict_proba(features)
         if self._taught_adaptation is not None:
+            vectors = self._embedding_part(features, head=False)
             probabilities = self._taught_adaptation.probabilities(
-                self._embedding_part(features, head=False), probabilities)
+                vectors, probabilities, self._head_beside(texts, vectors, features))
         return scores_from_probabilities(probabilities,
                                          [str(c) for c in self._classifier.classes_])
 

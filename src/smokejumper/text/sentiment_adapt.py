@@ -16,13 +16,16 @@ the texts themselves, reading no label:
    comments nearest to it.
 
 The pool's unit vectors and adapted probabilities are kept (about 1.6 kB per text).
+
+A taught model learns no pseudo-label (:class:`TaughtAdaptation`): it does step 4 alone,
+reading the shipped head beside itself when its embedding model is the bundled one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smokejumper.errors import TextError
 from smokejumper.text.self_training import pool_digest, surest_per_label
@@ -37,17 +40,23 @@ SIMILARITY_ROWS = 256
 @dataclass(frozen=True)
 class AdaptationConfig:
     """How :class:`SentimentAdaptation` learns; the defaults were chosen on two SemEval
-    cross-domain pairs and CrowdFlower tweets not about airlines (docs/text.md)."""
+    cross-domain pairs and CrowdFlower tweets not about airlines (docs/text.md).
+
+    A taught model (:class:`TaughtAdaptation`) reads ``adapt_neighbours`` and
+    ``neighbour_weight`` too, and ``head_weight``: how much of the shipped head it reads
+    beside itself (0, the default here: none; ``setfit`` reads 0.5, chosen on a
+    development sample of those tweets)."""
 
     adapt_share: float = 0.1
     adapt_blend: float = 0.5
     adapt_neighbours: int = 20
     neighbour_weight: float = 0.5
+    head_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 < self.adapt_share <= 1:
             raise TextError(f"adapt_share must be in (0, 1], not {self.adapt_share}")
-        for name in ("adapt_blend", "neighbour_weight"):
+        for name in ("adapt_blend", "neighbour_weight", "head_weight"):
             if not 0 <= getattr(self, name) <= 1:
                 raise TextError(f"{name} must be in [0, 1], not {getattr(self, name)}")
         if self.adapt_neighbours < 1:
@@ -170,39 +179,88 @@ class SentimentAdaptation:
         return self.neighbourhood.smooth(vectors, own, self.config.neighbour_weight)
 
 
+class HeadReading(NamedTuple):
+    """The shipped head's probabilities of some texts, in a taught model's columns
+    (:func:`aligned_head`), and the head's digest."""
+
+    probabilities: np.ndarray
+    digest: str
+
+
+def aligned_head(head_probabilities: np.ndarray, head_classes: Sequence[str],
+                 classes: Sequence[str]) -> np.ndarray:
+    """The head's probabilities in the columns of ``classes`` (a taught model's labels),
+    each row renormalised over them: a label the model was not taught drops out.
+
+    >>> import numpy as np
+    >>> aligned_head(np.array([[0.2, 0.3, 0.5]]), ("negative", "neutral", "positive"),
+    ...              ("positive", "negative")).round(3).tolist()
+    [[0.714, 0.286]]
+    """
+    import numpy as np
+
+    columns = [list(head_classes).index(label) for label in classes]
+    picked = head_probabilities[:, columns].astype(np.float64)
+    return picked / np.clip(picked.sum(axis=1, keepdims=True), 1e-12, None)
+
+
 @dataclass(frozen=True)
 class TaughtAdaptation:
     """Step 4 for a taught model: a text's probabilities are averaged (weight
     ``neighbour_weight``) with the taught model's probabilities of its
     ``adapt_neighbours`` most similar texts of the pool. Nothing is learnt from
-    pseudo-labels: the examples beat them."""
+    pseudo-labels: the examples beat them.
+
+    On the bundled embedding model the shipped head is read beside the taught model: each
+    text's probabilities, its own and its pool neighbours', are ``1 - head_weight`` times
+    the taught model's plus ``head_weight`` times the head's (``head``: the head's digest,
+    empty when it is not read)."""
 
     neighbourhood: PoolNeighbourhood
     config: AdaptationConfig
     digest: str
+    head: str = ""
 
     @classmethod
     def learn(cls, texts: Sequence[str], vectors: np.ndarray, probabilities: np.ndarray,
-              config: AdaptationConfig | None = None) -> TaughtAdaptation:
-        """The pool of ``texts``: their embeddings and the taught model's probabilities.
-        A pool under 10 texts, or a ``neighbour_weight`` of 0, would change nothing: an
-        error."""
+              config: AdaptationConfig | None = None,
+              head: HeadReading | None = None) -> TaughtAdaptation:
+        """The pool of ``texts``: their embeddings and the taught model's probabilities
+        (with the head's, when ``head`` is given and ``head_weight`` is above 0). A pool
+        under 10 texts, or a ``neighbour_weight`` of 0, would change nothing: an error."""
         config = config or AdaptationConfig()
-        neighbourhood = PoolNeighbourhood.of(vectors, probabilities,
-                                             config.adapt_neighbours)
+        reads_head = head is not None and config.head_weight > 0
+        pool = _with_head(probabilities, head, config.head_weight)
+        neighbourhood = PoolNeighbourhood.of(vectors, pool, config.adapt_neighbours)
         if neighbourhood.size == 0 or config.neighbour_weight == 0:
             raise TextError(f"reading a taught model's texts with their neighbours needs a "
                             f"pool of at least 10 texts and a neighbour_weight above 0 "
                             f"(here {len(texts)} texts, weight {config.neighbour_weight:g})")
-        return cls(neighbourhood, config, pool_digest(texts))
+        return cls(neighbourhood, config, pool_digest(texts),
+                   head.digest if head is not None and reads_head else "")
 
     @property
     def tag(self) -> str:
-        """``near-<digest of the texts>-<neighbours>-<weight>`` for the model version."""
-        return f"near-{self.digest}-{self.config.adapt_neighbours}-" \
+        """``near-<digest of the texts>-<neighbours>-<weight>`` for the model version,
+        then ``-head<weight>-<head digest>`` when the head is read."""
+        near = f"near-{self.digest}-{self.config.adapt_neighbours}-" \
                f"{self.config.neighbour_weight:g}"
+        return f"{near}-head{self.config.head_weight:g}-{self.head}" if self.head else near
 
-    def probabilities(self, vectors: np.ndarray, own: np.ndarray) -> np.ndarray:
-        """The taught probabilities ``own`` of texts (embeddings ``vectors``), read with
-        their neighbours'."""
+    def probabilities(self, vectors: np.ndarray, own: np.ndarray,
+                      head: HeadReading | None = None) -> np.ndarray:
+        """The taught probabilities ``own`` of texts (embeddings ``vectors``), with the
+        head's ``head`` when the pool was read with it, read with their neighbours'."""
+        if self.head:
+            if head is None:
+                raise TextError("this taught model reads the shipped head beside itself; "
+                                "give the head's probabilities of the texts")
+            own = _with_head(own, head, self.config.head_weight)
         return self.neighbourhood.smooth(vectors, own, self.config.neighbour_weight)
+
+
+def _with_head(own: np.ndarray, head: HeadReading | None, weight: float) -> np.ndarray:
+    """``1 - weight`` times ``own`` plus ``weight`` times the head's (``own`` without it)."""
+    if head is None or weight == 0:
+        return own
+    return (1.0 - weight) * own + weight * head.probabilities

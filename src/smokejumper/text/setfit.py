@@ -34,12 +34,13 @@ from smokejumper.text.evaluate import EvaluationReport, evaluate_predictions
 from smokejumper.text.sentiment import (
     SentimentScore,
     checked_sentiment_labels,
+    head_beside_taught,
     lexicon_features,
     lexicon_model,
     new_logistic_regression,
     scores_from_probabilities,
 )
-from smokejumper.text.sentiment_adapt import AdaptationConfig, TaughtAdaptation
+from smokejumper.text.sentiment_adapt import AdaptationConfig, HeadReading, TaughtAdaptation
 from smokejumper.text.social import VERSION as SOCIAL_VERSION
 from smokejumper.text.social import model_text
 
@@ -62,6 +63,9 @@ class SetFitConfig:
     that keeps every label's share) tune the embedding model, which bounds the teaching
     time; the regression always learns from all of them. ``cv_tuned_folds`` is how many of the k
     cross-validation folds are tuned and scored (see the module docstring).
+    ``adaptation`` is how :meth:`SetFitSentimentModel.adapt` reads a pool: by default
+    with the shipped head beside the taught model at half weight (``head_weight`` 0.5;
+    an :class:`AdaptationConfig` given here reads none unless it says so).
 
     >>> SetFitConfig(epochs=0)
     Traceback (most recent call last):
@@ -84,7 +88,7 @@ class SetFitConfig:
     tuning_examples: int = 600
     cv_tuned_folds: int = 1
     seed: int = 0
-    adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
+    adaptation: AdaptationConfig = field(default_factory=lambda: AdaptationConfig(head_weight=0.5))
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -291,10 +295,20 @@ class SetFitSentimentModel:
         """
         if not self.can_adapt or len(texts) == 0:
             return self
-        probabilities = self._classifier.predict_proba(self._features(self._encoder, texts))
-        self._adaptation = TaughtAdaptation.learn(texts, self._untuned_vectors(texts),
-                                                  probabilities, self.config.adaptation)
+        features = self._features(self._encoder, texts)
+        vectors = self._untuned_vectors(texts)
+        self._adaptation = TaughtAdaptation.learn(
+            texts, vectors, self._classifier.predict_proba(features), self.config.adaptation,
+            self._head_beside(texts, vectors, features))
         return self
+
+    def _head_beside(self, texts: Sequence[str], vectors: np.ndarray,
+                     features: np.ndarray) -> HeadReading | None:
+        """The shipped head's reading of the texts (from their untuned embeddings), read
+        beside the taught model once it reads its pool."""
+        return head_beside_taught(self.embedder, self.config.adaptation.head_weight,
+                                  self._vader, texts, vectors, features,
+                                  self._classifier.classes_)
 
     def _untuned_vectors(self, texts: Sequence[str]) -> np.ndarray:
         """The texts as the embedding model reads them before tuning."""
@@ -372,9 +386,11 @@ class SetFitSentimentModel:
                             "labelled examples (text eval --train FILE)")
         if len(texts) == 0:
             return []
-        probabilities = self._classifier.predict_proba(self._features(self._encoder, texts))
+        features = self._features(self._encoder, texts)
+        probabilities = self._classifier.predict_proba(features)
         if self._adaptation is not None:
-            probabilities = self._adaptation.probabilities(self._untuned_vectors(texts),
-                                                           probabilities)
+            vectors = self._untuned_vectors(texts)
+            probabilities = self._adaptation.probabilities(
+                vectors, probabilities, self._head_beside(texts, vectors, features))
         return scores_from_probabilities(probabilities,
                                          [str(c) for c in self._classifier.classes_])
