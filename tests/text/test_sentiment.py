@@ -332,6 +332,19 @@ def test_adaptation_settings_are_checked() -> None:
         AdaptationConfig(head_weight=-0.1)
 
 
+def test_untaught_adapted_versions_keep_their_settings_digest() -> None:
+    import hashlib
+
+    from smokejumper.text.sentiment import EmbeddingClassifierConfig
+    from smokejumper.text.sentiment_adapt import AdaptationConfig
+
+    # an untaught adapted version hashes the config's repr; head_weight (read by taught
+    # models only) must not change it, or every workspace would be enriched again
+    for config in (EmbeddingClassifierConfig(),
+                   EmbeddingClassifierConfig(adaptation=AdaptationConfig(head_weight=0.5))):
+        assert hashlib.sha256(repr(config).encode()).hexdigest()[:6] == "65777d"
+
+
 def test_a_taught_model_adapts_by_reading_each_text_with_its_nearest_pool_texts(
         embedder) -> None:
     import numpy as np

@@ -112,6 +112,7 @@ def test_teach_and_predict_obvious_sentences(embedder) -> None:
     import numpy as np
 
     from smokejumper.text.sentiment import lexicon_features, load_sentiment_head
+    from smokejumper.text.social import model_text
 
     head = load_sentiment_head()
     classes = list(model._classifier.classes_)
@@ -119,7 +120,8 @@ def test_teach_and_predict_obvious_sentences(embedder) -> None:
 
     def with_head(some: list[str]) -> np.ndarray:
         taught = model._classifier.predict_proba(model._features(model._encoder, some))
-        read = np.hstack([embedder.encode(some), lexicon_features(model._vader, some)])
+        read = np.hstack([embedder.encode([model_text(t) for t in some]),
+                          lexicon_features(model._vader, some)])
         return 0.5 * taught + 0.5 * head.probabilities(read)[:, head_columns]
 
     unseen = [t for t, _ in UNSEEN]

@@ -67,8 +67,8 @@ def eval_command(
              "(hybrid themes, embedding sentiment), it labels them itself and learns from "
              "the ones it is surest of (themes with examples or keywords keep them); "
              "taught (embedding, setfit sentiment), it reads each text together with the "
-             "texts most like it (setfit also with the shipped sentiment head's reading, "
-             "at half weight).")] = True,
+             "texts most like it (setfit on the bundled embedding model also with the "
+             "shipped sentiment head's reading, at half weight).")] = True,
     fmt: FormatOption = OutputFormat.table,
 ) -> None:
     """Score a text model on a labelled CSV: accuracy, macro-F1, per-class F1.

@@ -24,7 +24,7 @@ reading the shipped head beside itself when its embedding model is the bundled o
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from smokejumper.errors import TextError
@@ -51,7 +51,9 @@ class AdaptationConfig:
     adapt_blend: float = 0.5
     adapt_neighbours: int = 20
     neighbour_weight: float = 0.5
-    head_weight: float = 0.0
+    # left out of repr: an untaught model's version hashes its config's repr, and the
+    # untaught adaptation does not read it (a taught model's tag names it itself)
+    head_weight: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         if not 0 < self.adapt_share <= 1:
