@@ -231,7 +231,8 @@ class TaughtAdaptation:
         (with the head's, when ``head`` is given and ``head_weight`` is above 0). A pool
         under 10 texts, or a ``neighbour_weight`` of 0, would change nothing: an error."""
         config = config or AdaptationConfig()
-        reads_head = head is not None and config.head_weight > 0
+        if config.head_weight == 0:
+            head = None  # nothing of it would be read
         pool = _with_head(probabilities, head, config.head_weight)
         neighbourhood = PoolNeighbourhood.of(vectors, pool, config.adapt_neighbours)
         if neighbourhood.size == 0 or config.neighbour_weight == 0:
@@ -239,7 +240,7 @@ class TaughtAdaptation:
                             f"pool of at least 10 texts and a neighbour_weight above 0 "
                             f"(here {len(texts)} texts, weight {config.neighbour_weight:g})")
         return cls(neighbourhood, config, pool_digest(texts),
-                   head.digest if head is not None and reads_head else "")
+                   head.digest if head is not None else "")
 
     @property
     def tag(self) -> str:
